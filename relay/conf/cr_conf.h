@@ -1,0 +1,57 @@
+/*
+ * Relay configuration: built-in defaults, overridden by an optional INI-style file.
+ *
+ *   # comment            ; comment
+ *   [relay]
+ *   http_listen = 127.0.0.1:8080
+ *
+ * Every key has a type and a range. A bad line is rejected with the file, line number, key and reason
+ * (e.g. "relay.conf:7: key 'workers': must be an integer from 1 to 64"), and loading stops: a relay
+ * never runs on a half-understood config.
+ */
+#ifndef CR_CONF_H
+#define CR_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CR_CONF_MAX_FILE (1u << 20) /* bytes */
+#define CR_CONF_MAX_LINE 4096
+
+typedef struct cr_conf {
+    /* [relay] */
+    char http_host[64];        /* http_listen = HOST:PORT, default 127.0.0.1:8080 */
+    uint16_t http_port;
+    char media_ip[64];         /* media_ip: IPv4 address the media workers bind, default 127.0.0.1 */
+    char announce_ip[64];      /* announce_ip: address put in SDP candidates, default = media_ip */
+    uint16_t media_port;       /* media_port: first worker's UDP port, default 10000 (worker i: +i) */
+    unsigned workers;          /* workers: media worker threads, 1..64, default 1 */
+    unsigned max_classes;      /* max_classes: 1..10000, default 256 */
+    unsigned max_subscribers;  /* max_subscribers_per_class: 1..10000, default 1000 */
+    unsigned max_peers;        /* max_peers: total WHIP+WHEP sessions, 1..100000, default 4096 */
+    unsigned consent_timeout_s; /* consent_timeout_s: 5..300, default 30 (RFC 7675) */
+    unsigned history_packets;  /* history_packets: NACK ring per stream, 64..32768, default 1024 */
+    int log_level;             /* log_level: debug|info|warn|error, default info (enum cr_log_level) */
+    char web_root[512];        /* web_root: directory of client/web pages, default "" (built-in path) */
+} cr_conf_t;
+
+/** Fills c with the built-in defaults (loopback only). */
+void cr_conf_defaults(cr_conf_t *c);
+
+/**
+ * Loads path over the values already in c. Returns 0, or a negative CR_E* code with a one-line
+ * message "FILE:LINE: key 'KEY': REASON" (or "FILE: REASON" for I/O errors) written to err.
+ */
+int cr_conf_load(cr_conf_t *c, const char *path, char *err, size_t err_cap);
+
+/**
+ * Parses config text (as if read from a file named `name`) over c. Same errors as cr_conf_load.
+ * text need not be NUL-terminated.
+ */
+int cr_conf_parse(cr_conf_t *c, const char *name, const char *text, size_t len, char *err,
+                  size_t err_cap);
+
+/** Checks cross-key constraints (e.g. media_port + workers <= 65535). Same error format. */
+int cr_conf_validate(const cr_conf_t *c, char *err, size_t err_cap);
+
+#endif
