@@ -1,0 +1,296 @@
+/*
+ * The packet path: DTLS handshakes, SRTP unprotect once per incoming packet, the publisher's RTP
+ * stored in its stream's history ring and copied to every connected subscriber with that
+ * subscriber's SSRC, sequence numbers and timestamps, protected with its key; subscribers' RTCP
+ * answered (NACK from the ring, PLI/FIR merged toward the publisher). Nothing here allocates or logs.
+ */
+#include <string.h>
+
+#include "cr_clock.h"
+#include "cr_err.h"
+#include "cr_rtcp.h"
+#include "cr_rtp.h"
+#include "cr_worker_int.h"
+
+#define CR_NACK_MAX 64 /* lost packets answered per NACK packet */
+
+/* --- DTLS --- */
+
+void cr__dtls_flush(struct cr_worker *w, cr_peer_t *p)
+{
+    for (;;) {
+        uint8_t *slot = cr__worker_send_slot(w);
+        int n = cr_dtls_output(p->dtls, slot, CR_PKT_BUF);
+        if (n <= 0)
+            return;
+        if (p->has_addr)
+            cr__worker_send_commit(w, p, (size_t)n);
+    }
+}
+
+static void on_connected(struct cr_worker *w, cr_peer_t *p)
+{
+    enum cr_srtp_profile profile;
+    uint8_t local[64], remote[64];
+    if (cr_dtls_srtp_keys(p->dtls, &profile, local, remote) != 0 ||
+        cr_srtp_new(&p->srtp, profile, local, remote) != 0) {
+        cr__worker_close_peer(w, p, CR_CLOSE_DTLS);
+        return;
+    }
+    memset(local, 0, sizeof(local));
+    memset(remote, 0, sizeof(remote));
+    p->state = CR_PEER_CONNECTED;
+    p->next_rtcp_us = w->now_us + 200000u;
+    cr__worker_post_event(w, p, CR_EV_PEER_CONNECTED, CR_CLOSE_REQUESTED);
+    /* A new subscriber can decode nothing until the next keyframe: ask for one now. */
+    if (p->role == CR_PEER_SUBSCRIBER)
+        cr__request_keyframe(w, p->cls);
+}
+
+void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len)
+{
+    if (p->state != CR_PEER_DTLS && p->state != CR_PEER_CONNECTED)
+        return;
+    int st = cr_dtls_input(p->dtls, pkt, len);
+    cr__dtls_flush(w, p);
+    if (st == CR_DTLS_CONNECTED && p->state == CR_PEER_DTLS)
+        on_connected(w, p);
+    else if (st == CR_DTLS_FAILED || st == CR_DTLS_CLOSED)
+        cr__worker_close_peer(w, p, CR_CLOSE_DTLS);
+    else if (st < 0)
+        atomic_fetch_add(&w->stats.drop_malformed, 1);
+}
+
+/* --- keyframe requests --- */
+
+void cr__request_keyframe(struct cr_worker *w, cr_class_t *c)
+{
+    (void)w;
+    if (c == NULL || c->publisher == NULL)
+        return;
+    for (unsigned i = 0; i < c->publisher->n_pub; i++)
+        if (c->publisher->pub[i].kind == CR_SDP_VIDEO)
+            c->publisher->pub[i].kf_pending = 1;
+}
+
+/* --- forwarding --- */
+
+static cr_sub_stream_t *sub_stream_of_kind(cr_peer_t *p, enum cr_sdp_kind kind)
+{
+    for (unsigned i = 0; i < p->n_sub; i++)
+        if (p->sub[i].kind == kind)
+            return &p->sub[i];
+    return NULL;
+}
+
+/* Writes one RTP packet to a subscriber: a fresh 12-byte header in the subscriber's numbering (the
+ * publisher's header extensions carry the publisher's negotiated ids, so they are not forwarded),
+ * the payload copied once, then protected in the send slot. */
+static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, const cr_rtp_hdr_t *h)
+{
+    uint16_t seq;
+    uint32_t ts;
+    size_t len = CR_RTP_HDR_MIN + h->payload_len;
+    if (len + CR_SRTP_MAX_TRAILER > CR_PKT_BUF)
+        return;
+    uint8_t *out = cr__worker_send_slot(w);
+    cr_rewriter_map(&ss->rw, h->ssrc, h->seq, h->ts, w->now_us, &seq, &ts);
+    cr_rtp_write_header(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc);
+    memcpy(out + CR_RTP_HDR_MIN, h->payload, h->payload_len);
+    if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0)
+        return;
+    ss->packets++;
+    ss->octets += (uint32_t)h->payload_len;
+    sub->packets_out++;
+    sub->bytes_out += len;
+    cr__worker_send_commit(w, sub, len);
+}
+
+static void forward(struct cr_worker *w, cr_class_t *c, const cr_pub_stream_t *s, const cr_rtp_hdr_t *h)
+{
+    int keyframe = s->kind == CR_SDP_VIDEO && (s->is_vp8 ? cr_rtp_vp8_is_keyframe(h->payload, h->payload_len)
+                                                          : cr_rtp_h264_is_keyframe(h->payload, h->payload_len));
+    cr_list_t *it, *tmp;
+    cr_list_foreach_safe(it, tmp, &c->subscribers)
+    {
+        cr_peer_t *sub = cr_container_of(it, cr_peer_t, class_link);
+        if (sub->state != CR_PEER_CONNECTED)
+            continue;
+        cr_sub_stream_t *ss = sub_stream_of_kind(sub, s->kind);
+        if (ss == NULL)
+            continue;
+        if (ss->need_keyframe) {
+            if (!keyframe)
+                continue;
+            ss->need_keyframe = 0;
+        }
+        send_rtp(w, sub, ss, h);
+        atomic_fetch_add(&w->stats.forwarded, 1);
+    }
+}
+
+/* RFC 3550 appendix A.1 (simplified: no probation) and A.8 interarrival jitter. */
+static void update_receive_stats(cr_pub_stream_t *s, const cr_rtp_hdr_t *h, uint64_t now_us)
+{
+    if (!s->seq_started) {
+        s->seq_started = 1;
+        s->base_seq = h->seq;
+        s->max_seq = h->seq;
+        s->cycles = 0;
+    } else {
+        uint16_t delta = (uint16_t)(h->seq - s->max_seq);
+        if (delta != 0 && delta < 0x8000) {
+            if (h->seq < s->max_seq)
+                s->cycles += 65536;
+            s->max_seq = h->seq;
+        }
+    }
+    s->received++;
+    uint32_t arrival = (uint32_t)(now_us * s->clock_rate / 1000000u);
+    uint32_t transit = arrival - h->ts;
+    if (s->received > 1) {
+        int32_t d = (int32_t)(transit - s->last_transit);
+        if (d < 0)
+            d = -d;
+        s->jitter_q4 += (uint32_t)d - ((s->jitter_q4 + 8) >> 4);
+    }
+    s->last_transit = transit;
+}
+
+static cr_pub_stream_t *pub_stream_for(cr_peer_t *p, const cr_rtp_hdr_t *h)
+{
+    for (unsigned i = 0; i < p->n_pub; i++)
+        if (p->pub[i].ssrc == h->ssrc)
+            return &p->pub[i];
+    /* Not announced in SDP (or changed): bind it by payload type. */
+    for (unsigned i = 0; i < p->n_pub; i++) {
+        if (p->pub[i].pt == h->payload_type) {
+            p->pub[i].ssrc = h->ssrc;
+            p->pub[i].seq_started = 0;
+            p->pub[i].received = 0;
+            return &p->pub[i];
+        }
+    }
+    return NULL;
+}
+
+static void publisher_rtp(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len)
+{
+    cr_rtp_hdr_t h;
+    if (cr_rtp_parse(pkt, len, &h) != 0) {
+        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        return;
+    }
+    cr_pub_stream_t *s = pub_stream_for(p, &h);
+    if (s == NULL) {
+        atomic_fetch_add(&w->stats.drop_malformed, 1); /* unknown payload type, e.g. rtx not negotiated */
+        return;
+    }
+    update_receive_stats(s, &h, w->now_us);
+    cr_history_put(&s->hist, h.seq, pkt, len, w->now_us);
+    forward(w, p->cls, s, &h);
+}
+
+/* --- RTCP from peers --- */
+
+static void publisher_rtcp(cr_peer_t *p, const cr_rtcp_pkt_t *r, uint64_t now_us)
+{
+    cr_rtcp_sr_t sr;
+    if (r->type != CR_RTCP_SR || cr_rtcp_sr_parse(r, &sr) != 0)
+        return;
+    for (unsigned i = 0; i < p->n_pub; i++) {
+        if (p->pub[i].ssrc == sr.ssrc) {
+            p->pub[i].have_sr = 1;
+            p->pub[i].sr_ntp = sr.ntp;
+            p->pub[i].sr_rtp = sr.rtp_ts;
+            p->pub[i].sr_recv_us = now_us;
+        }
+    }
+}
+
+static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t *r)
+{
+    uint16_t seqs[CR_NACK_MAX];
+    uint32_t sender, media;
+    cr_peer_t *pub = sub->cls ? sub->cls->publisher : NULL;
+    int n = cr_rtcp_nack_parse(r, seqs, CR_NACK_MAX);
+    if (n <= 0 || pub == NULL || cr_rtcp_fb_ssrcs(r, &sender, &media) != 0)
+        return;
+    cr_sub_stream_t *ss = NULL;
+    for (unsigned i = 0; i < sub->n_sub; i++)
+        if (sub->sub[i].ssrc == media)
+            ss = &sub->sub[i];
+    if (ss == NULL)
+        return;
+    cr_pub_stream_t *ps = NULL;
+    for (unsigned i = 0; i < pub->n_pub; i++)
+        if (pub->pub[i].kind == ss->kind && pub->pub[i].ssrc == ss->rw.src_ssrc)
+            ps = &pub->pub[i];
+    atomic_fetch_add(&w->stats.nacks_in, 1);
+    sub->nacks_in++;
+    for (int i = 0; i < n && ps != NULL; i++) {
+        uint16_t src_seq;
+        size_t len;
+        cr_rtp_hdr_t h;
+        if (cr_rewriter_unmap_seq(&ss->rw, seqs[i], &src_seq) != 0)
+            continue;
+        const uint8_t *pkt = cr_history_get(&ps->hist, src_seq, w->now_us, 1000000u, &len);
+        if (pkt == NULL || cr_rtp_parse(pkt, len, &h) != 0)
+            continue;
+        send_rtp(w, sub, ss, &h);
+        sub->retransmits++;
+        atomic_fetch_add(&w->stats.retransmits, 1);
+    }
+}
+
+static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt_t *r)
+{
+    if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_NACK) {
+        answer_nack(w, p, r);
+    } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
+        p->kf_requests_in++;
+        atomic_fetch_add(&w->stats.kf_requests_in, 1);
+        cr__request_keyframe(w, p->cls);
+    }
+}
+
+static void handle_rtcp(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len)
+{
+    int err = cr_srtp_unprotect_rtcp(p->srtp, pkt, &len);
+    if (err != 0) {
+        atomic_fetch_add(err == CR_EREPLAY ? &w->stats.drop_replay : &w->stats.drop_srtp_auth, 1);
+        return;
+    }
+    const uint8_t *src = pkt, *end = pkt + len;
+    cr_rtcp_pkt_t r;
+    while ((err = cr_rtcp_next(&src, end, &r)) == 1) {
+        if (p->role == CR_PEER_PUBLISHER)
+            publisher_rtcp(p, &r, w->now_us);
+        else
+            subscriber_rtcp(w, p, &r);
+    }
+    if (err < 0)
+        atomic_fetch_add(&w->stats.drop_malformed, 1);
+}
+
+void cr__media_input(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len)
+{
+    if (p->state != CR_PEER_CONNECTED)
+        return;
+    p->packets_in++;
+    p->bytes_in += len;
+    if (cr_rtp_is_rtcp(pkt, len) == 1) {
+        handle_rtcp(w, p, pkt, len);
+        return;
+    }
+    if (p->role != CR_PEER_PUBLISHER) {
+        atomic_fetch_add(&w->stats.drop_malformed, 1); /* subscribers send no media (until issue 4) */
+        return;
+    }
+    int err = cr_srtp_unprotect(p->srtp, pkt, &len);
+    if (err != 0) {
+        atomic_fetch_add(err == CR_EREPLAY ? &w->stats.drop_replay : &w->stats.drop_srtp_auth, 1);
+        return;
+    }
+    publisher_rtp(w, p, pkt, len);
+}

@@ -1,0 +1,144 @@
+/*
+ * A WebRTC peer of the relay: a publisher (WHIP) or a subscriber (WHEP) of one class.
+ *
+ * The control thread creates a peer from the negotiated SDP (cr_peer_new) and hands it to the class's
+ * media worker (cr_worker_add_peer); from then on the worker owns it and is the only thread that
+ * touches it, so nothing here is locked. The worker frees it (cr_peer_free) when it is removed or
+ * times out.
+ */
+#ifndef CR_PEER_H
+#define CR_PEER_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cr_dtls.h"
+#include "cr_history.h"
+#include "cr_list.h"
+#include "cr_rewrite.h"
+#include "cr_sdp.h"
+#include "cr_srtp.h"
+
+#define CR_CLASS_ID_MAX 64
+#define CR_RESOURCE_ID_LEN 32
+#define CR_PEER_MAX_STREAMS 2 /* one audio and one video stream per peer */
+#define CR_ICE_UFRAG_LEN 8
+#define CR_ICE_PWD_LEN 24
+
+enum cr_peer_role { CR_PEER_PUBLISHER = 0, CR_PEER_SUBSCRIBER = 1 };
+
+enum cr_peer_state {
+    CR_PEER_NEW = 0,       /* waiting for the first valid STUN binding request */
+    CR_PEER_DTLS = 1,      /* ICE address known, DTLS handshake running */
+    CR_PEER_CONNECTED = 2, /* SRTP keys in place, media flows */
+    CR_PEER_CLOSED = 3,
+};
+
+/** Why a peer left; reported to the control thread. */
+enum cr_peer_close_reason {
+    CR_CLOSE_REQUESTED = 0, /* DELETE or replaced */
+    CR_CLOSE_CONSENT = 1,   /* no STUN consent for consent_timeout_s (RFC 7675) */
+    CR_CLOSE_DTLS = 2,      /* DTLS handshake failed or close_notify */
+    CR_CLOSE_SHUTDOWN = 3,
+};
+
+/** A stream the relay receives from a publisher. */
+typedef struct cr_pub_stream {
+    enum cr_sdp_kind kind;
+    uint8_t pt;
+    uint8_t is_vp8; /* video codec: VP8, else H.264 (for keyframe detection) */
+    uint32_t clock_rate;
+    uint32_t ssrc; /* from SDP, or learned from the first packet of this payload type; 0 = unknown */
+    cr_history_t hist;
+    /* Receive statistics for our receiver reports (RFC 3550 appendix A.1, A.3, A.8). */
+    uint8_t seq_started;
+    uint16_t max_seq;
+    uint32_t cycles;
+    uint32_t base_seq;
+    uint32_t received;
+    uint32_t expected_prior;
+    uint32_t received_prior;
+    uint32_t jitter_q4; /* interarrival jitter * 16 */
+    uint32_t last_transit;
+    /* The publisher's last sender report, for lip-sync preserving SRs to subscribers and for LSR. */
+    uint8_t have_sr;
+    uint64_t sr_ntp;
+    uint32_t sr_rtp;
+    uint64_t sr_recv_us;
+    /* Keyframe requests: all subscribers' PLI/FIR merged into at most one per 500 ms. */
+    uint64_t last_kf_req_us;
+    uint8_t kf_pending;
+    uint8_t fir_seq;
+} cr_pub_stream_t;
+
+/** A stream the relay sends to a subscriber. */
+typedef struct cr_sub_stream {
+    enum cr_sdp_kind kind;
+    uint8_t pt;
+    uint32_t ssrc;
+    uint32_t clock_rate;
+    cr_rewriter_t rw;
+    uint32_t packets;
+    uint32_t octets;
+    uint8_t need_keyframe; /* video: forward nothing until a keyframe starts a decodable picture */
+} cr_sub_stream_t;
+
+struct cr_class;
+
+typedef struct cr_peer {
+    cr_list_t class_link;  /* in its class's publisher or subscriber list */
+    cr_list_t worker_link; /* in the worker's list of all peers */
+    struct cr_peer *ufrag_next; /* hash chains owned by the worker */
+    struct cr_peer *addr_next;
+    struct cr_class *cls;
+
+    enum cr_peer_role role;
+    enum cr_peer_state state;
+    char resource_id[CR_RESOURCE_ID_LEN + 1];
+    char class_id[CR_CLASS_ID_MAX + 1];
+
+    /* ICE-lite (RFC 8445 section 2.5): our credentials and the peer's ufrag. */
+    char ufrag[CR_ICE_UFRAG_LEN + 1];
+    char pwd[CR_ICE_PWD_LEN + 1];
+    char remote_ufrag[257];
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    uint8_t has_addr;
+    uint64_t created_us;
+    uint64_t last_consent_us;
+
+    char remote_fingerprint[160];
+    cr_dtls_t *dtls;
+    cr_srtp_t *srtp;
+
+    cr_pub_stream_t pub[CR_PEER_MAX_STREAMS];
+    unsigned n_pub;
+    cr_sub_stream_t sub[CR_PEER_MAX_STREAMS];
+    unsigned n_sub;
+
+    uint32_t rtcp_ssrc; /* the SSRC our own RTCP reports are sent from */
+    uint64_t next_rtcp_us;
+
+    /* Counters, read by the worker's stats. */
+    uint64_t packets_in, bytes_in, packets_out, bytes_out;
+    uint64_t nacks_in, retransmits, kf_requests_in;
+} cr_peer_t;
+
+/**
+ * Creates a peer from the remote offer and the relay's negotiated answer (both borrowed). For a
+ * publisher, each accepted m-line becomes a cr_pub_stream with a history ring of history_packets; for
+ * a subscriber, a cr_sub_stream with the SSRC given in the answer. ufrag/pwd are the relay's ICE
+ * credentials that were put in the answer. Returns 0, CR_ENOMEM or CR_EINVAL.
+ */
+int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
+                const char *resource_id, const char *ufrag, const char *pwd,
+                const cr_sdp_t *offer, const cr_sdp_t *answer, unsigned history_packets);
+
+/** Frees a peer and everything it owns (DTLS, SRTP, history rings). NULL is a no-op. */
+void cr_peer_free(cr_peer_t *p);
+
+/** Returns a short name for a close reason ("requested", "consent", ...). */
+const char *cr_peer_close_reason_name(enum cr_peer_close_reason r);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * A media worker: one thread with its own UDP socket (one port: BUNDLE + rtcp-mux for every peer it
+ * serves) and epoll loop. It owns the classes pinned to it, their peers and streams, without locks.
+ * The control thread talks to it only through its command mailbox, and hears back through the event
+ * mailbox given at creation.
+ */
+#ifndef CR_WORKER_H
+#define CR_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cr_dtls.h"
+#include "cr_list.h"
+#include "cr_mailbox.h"
+#include "cr_peer.h"
+
+typedef struct cr_worker cr_worker_t;
+
+typedef struct cr_worker_opts {
+    unsigned index;
+    const char *bind_ip;        /* IPv4 address to bind */
+    uint16_t port;              /* UDP port */
+    unsigned consent_timeout_s; /* RFC 7675 consent freshness */
+    cr_dtls_ctx_t *dtls_ctx;    /* shared, borrowed for the worker's lifetime */
+    cr_mailbox_t *events;       /* where cr_worker_event_t messages go; borrowed */
+} cr_worker_opts_t;
+
+enum cr_worker_event_type {
+    CR_EV_PEER_CONNECTED = 1, /* ICE + DTLS done */
+    CR_EV_PEER_CLOSED = 2,    /* the worker removed and freed the peer */
+};
+
+/** A message from a worker to the control thread; the receiver frees it with free(). */
+typedef struct cr_worker_event {
+    cr_list_t link;
+    enum cr_worker_event_type type;
+    enum cr_peer_role role;
+    enum cr_peer_close_reason reason;
+    char resource_id[CR_RESOURCE_ID_LEN + 1];
+    char class_id[CR_CLASS_ID_MAX + 1];
+} cr_worker_event_t;
+
+/** Packet counters, written by the worker only and readable from any thread. */
+typedef struct cr_worker_stats {
+    atomic_uint_fast64_t packets_in, bytes_in, packets_out, bytes_out;
+    atomic_uint_fast64_t drop_malformed, drop_srtp_auth, drop_replay, drop_unknown_peer;
+    atomic_uint_fast64_t drop_queue_full, drop_stun_auth;
+    atomic_uint_fast64_t nacks_in, retransmits, kf_requests_in, kf_requests_sent;
+    atomic_uint_fast64_t forwarded;
+    atomic_uint_fast64_t peers, classes;
+} cr_worker_stats_t;
+
+/** Creates a worker and binds its socket. Returns 0, or CR_EIO with errno set (e.g. port in use). */
+int cr_worker_new(cr_worker_t **out, const cr_worker_opts_t *opts);
+
+/** Starts the worker thread. */
+int cr_worker_start(cr_worker_t *w);
+
+/** Stops and joins the thread, frees every peer (no events are sent), closes the socket, frees w. */
+void cr_worker_free(cr_worker_t *w);
+
+/** Posts a peer to the worker, which takes ownership. Returns 0 or CR_EFULL (caller keeps p). */
+int cr_worker_add_peer(cr_worker_t *w, cr_peer_t *p);
+
+/** Asks the worker to remove and free the peer with this resource id (no-op if already gone). */
+int cr_worker_remove_peer(cr_worker_t *w, const char *resource_id);
+
+/** The port the worker's socket is bound to. */
+uint16_t cr_worker_port(const cr_worker_t *w);
+
+/** The worker's counters. */
+const cr_worker_stats_t *cr_worker_stats(const cr_worker_t *w);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * Internals shared by the media worker's source files (cr_worker.c: loop and commands, cr_ice_lite.c:
+ * STUN, cr_media.c: SRTP and forwarding, cr_rtcp_out.c: our own reports). Not for other modules.
+ */
+#ifndef CR_WORKER_INT_H
+#define CR_WORKER_INT_H
+
+#include <sys/socket.h>
+
+#include "cr_worker.h"
+
+#define CR_PKT_BUF 1600          /* one datagram plus the SRTP trailer */
+#define CR_RECV_BATCH 64         /* datagrams per recvmmsg */
+#define CR_RECV_ROUNDS 8         /* recvmmsg calls per wakeup before other work gets a turn */
+#define CR_SEND_BATCH 512        /* datagrams queued before a sendmmsg flush */
+#define CR_UFRAG_BUCKETS 1024
+#define CR_ADDR_BUCKETS 4096
+#define CR_TICK_MS 10
+#define CR_KEYFRAME_INTERVAL_US 500000u /* merged PLI/FIR: at most one per stream per 500 ms */
+
+typedef struct cr_class {
+    cr_list_t link;
+    char id[CR_CLASS_ID_MAX + 1];
+    cr_peer_t *publisher;
+    cr_list_t subscribers; /* cr_peer_t.class_link */
+    unsigned n_subscribers;
+} cr_class_t;
+
+struct cr_worker {
+    cr_worker_opts_t opts;
+    int fd, epfd, timerfd;
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    cr_mailbox_t cmds;
+    cr_worker_stats_t stats;
+
+    cr_list_t peers;   /* cr_peer_t.worker_link */
+    cr_list_t classes; /* cr_class_t.link */
+    cr_peer_t *by_ufrag[CR_UFRAG_BUCKETS];
+    cr_peer_t *by_addr[CR_ADDR_BUCKETS];
+
+    /* Receive batch. */
+    struct mmsghdr rmsg[CR_RECV_BATCH];
+    struct iovec riov[CR_RECV_BATCH];
+    struct sockaddr_storage raddr[CR_RECV_BATCH];
+    uint8_t rbuf[CR_RECV_BATCH][CR_PKT_BUF];
+
+    /* Send batch, flushed once per loop turn (redis's beforeSleep) or when full. */
+    struct mmsghdr smsg[CR_SEND_BATCH];
+    struct iovec siov[CR_SEND_BATCH];
+    struct sockaddr_storage saddr[CR_SEND_BATCH];
+    uint8_t sbuf[CR_SEND_BATCH][CR_PKT_BUF];
+    unsigned n_send;
+
+    uint64_t now_us; /* the current loop turn's time */
+    uint64_t last_housekeeping_us;
+};
+
+/* cr_worker.c */
+uint8_t *cr__worker_send_slot(struct cr_worker *w);
+void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len);
+void cr__worker_flush(struct cr_worker *w);
+void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close_reason reason);
+void cr__worker_post_event(struct cr_worker *w, const cr_peer_t *p, enum cr_worker_event_type type,
+                           enum cr_peer_close_reason reason);
+cr_peer_t *cr__worker_find_addr(struct cr_worker *w, const struct sockaddr_storage *a);
+cr_peer_t *cr__worker_find_ufrag(struct cr_worker *w, const char *ufrag, size_t len);
+void cr__worker_set_addr(struct cr_worker *w, cr_peer_t *p, const struct sockaddr_storage *a,
+                         socklen_t len);
+
+/* cr_ice_lite.c */
+void cr__ice_input(struct cr_worker *w, uint8_t *pkt, size_t len, const struct sockaddr_storage *from,
+                   socklen_t from_len);
+
+/* cr_media.c */
+void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len);
+void cr__dtls_flush(struct cr_worker *w, cr_peer_t *p);
+void cr__media_input(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len);
+void cr__request_keyframe(struct cr_worker *w, cr_class_t *c);
+
+/* cr_rtcp_out.c */
+void cr__rtcp_tick(struct cr_worker *w, cr_peer_t *p);
+void cr__keyframe_tick(struct cr_worker *w, cr_peer_t *pub);
+
+#endif

@@ -1,0 +1,299 @@
+#include "cr_http.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cr_api_err.h"
+#include "cr_err.h"
+#include "cr_log.h"
+
+#define CR_POLL_US (50 * LWS_US_PER_MS)
+
+struct cr_http {
+    struct lws_context *ctx;
+    cr_relay_t *relay;
+    lws_sorted_usec_list_t poll_sul;
+    volatile sig_atomic_t stop;
+};
+
+enum method { M_OTHER = 0, M_GET, M_POST, M_DELETE, M_OPTIONS };
+
+/* Per-request state, zeroed by lws for each connection and reused for keep-alive requests. */
+typedef struct request {
+    enum method method;
+    char path[256];
+    char *body;
+    size_t body_len;
+    int too_big;
+    int bad_type;
+    cr_relay_reply_t reply;
+    int replied; /* reply is ready to be written */
+} request_t;
+
+static void poll_cb(lws_sorted_usec_list_t *sul)
+{
+    cr_http_t *h = lws_container_of(sul, cr_http_t, poll_sul);
+    cr_relay_poll(h->relay);
+    lws_sul_schedule(h->ctx, 0, &h->poll_sul, poll_cb, CR_POLL_US);
+}
+
+static enum method method_of(struct lws *wsi)
+{
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+        return M_POST;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+        return M_GET;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+        return M_DELETE;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI))
+        return M_OPTIONS;
+    return M_OTHER;
+}
+
+static void request_reset(request_t *rq)
+{
+    free(rq->body);
+    cr_relay_reply_dispose(&rq->reply);
+    memset(rq, 0, sizeof(*rq));
+}
+
+/* Error bodies are JSON: {"error":{"code":4042,"message":"..."}}. */
+static void error_body(cr_relay_reply_t *rep)
+{
+    char buf[512];
+    char msg[300];
+    size_t j = 0;
+    for (size_t i = 0; rep->message[i] && j < sizeof(msg) - 2; i++) {
+        char c = rep->message[i];
+        if (c == '"' || c == '\\')
+            msg[j++] = '\\';
+        msg[j++] = (c >= 0x20) ? c : ' ';
+    }
+    msg[j] = '\0';
+    int n = snprintf(buf, sizeof(buf), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}\n", rep->code, msg);
+    free(rep->body);
+    rep->body = strndup(buf, (size_t)n);
+    rep->body_len = rep->body ? (size_t)n : 0;
+    rep->content_type = "application/json";
+}
+
+static void route(cr_http_t *h, request_t *rq)
+{
+    const char *p = rq->path;
+    cr_relay_reply_t *rep = &rq->reply;
+    int is_whip = strncmp(p, "/whip/", 6) == 0, is_whep = strncmp(p, "/whep/", 6) == 0;
+
+    if (rq->method == M_OPTIONS) {
+        rep->status = 204;
+    } else if (is_whip || is_whep) {
+        if (rq->method != M_POST)
+            cr_relay_reply_error(rep, CR_API_METHOD, "use POST with an SDP offer");
+        else if (rq->too_big)
+            cr_relay_reply_error(rep, CR_API_TOO_BIG, "SDP offer over 32768 bytes");
+        else if (rq->bad_type)
+            cr_relay_reply_error(rep, CR_API_CONTENT_TYPE, NULL);
+        else
+            cr_relay_offer(h->relay, is_whip ? CR_PEER_PUBLISHER : CR_PEER_SUBSCRIBER, p + 6,
+                           rq->body ? rq->body : "", rq->body_len, rep);
+    } else if (strncmp(p, "/resource/", 10) == 0) {
+        if (rq->method == M_DELETE)
+            cr_relay_delete(h->relay, p + 10, rep);
+        else
+            cr_relay_reply_error(rep, CR_API_METHOD, "use DELETE to end a session");
+    } else if (strcmp(p, "/api/status") == 0 && rq->method == M_GET) {
+        cr_relay_status(h->relay, rep);
+    } else if (strcmp(p, "/") == 0 && rq->method == M_GET) {
+        static const char text[] = "classrelay: POST an SDP offer to /whip/<class-id> to publish, "
+                                   "/whep/<class-id> to watch; GET /api/status for status.\n";
+        rep->status = 200;
+        rep->body = strdup(text);
+        rep->body_len = rep->body ? strlen(text) : 0;
+        rep->content_type = "text/plain";
+    } else {
+        cr_relay_reply_error(rep, CR_API_NO_ROUTE, p);
+    }
+    if (rep->code != 0)
+        error_body(rep);
+    rq->replied = 1;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name, (const unsigned char *)value,
+                                       (int)strlen(value), p, end);
+}
+
+static int write_reply(struct lws *wsi, request_t *rq)
+{
+    unsigned char buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    cr_relay_reply_t *rep = &rq->reply;
+
+    if (lws_add_http_common_headers(wsi, (unsigned int)rep->status,
+                                    rep->content_type ? rep->content_type : "text/plain",
+                                    (lws_filepos_t)rep->body_len, &p, end) ||
+        add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
+        add_header(wsi, "access-control-allow-methods:", "GET, POST, DELETE, OPTIONS", &p, end) ||
+        add_header(wsi, "access-control-allow-headers:", "content-type, authorization", &p, end) ||
+        add_header(wsi, "access-control-expose-headers:", "location", &p, end) ||
+        add_header(wsi, "cache-control:", "no-store", &p, end))
+        return -1;
+    if (rep->location[0] && add_header(wsi, "location:", rep->location, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (rep->body_len > 0) {
+        /* lws_write needs LWS_PRE bytes of headroom before the payload. */
+        unsigned char *out = malloc(LWS_PRE + rep->body_len);
+        if (out == NULL)
+            return -1;
+        memcpy(out + LWS_PRE, rep->body, rep->body_len);
+        int n = lws_write(wsi, out + LWS_PRE, rep->body_len, LWS_WRITE_HTTP_FINAL);
+        free(out);
+        if (n < 0)
+            return -1;
+    }
+    int done = lws_http_transaction_completed(wsi);
+    request_reset(rq);
+    return done ? -1 : 0;
+}
+
+static int on_http(struct lws *wsi, request_t *rq, const char *uri)
+{
+    char ctype[64];
+    request_reset(rq);
+    snprintf(rq->path, sizeof(rq->path), "%s", uri ? uri : "/");
+    rq->method = method_of(wsi);
+    if (rq->method != M_POST) {
+        route(lws_context_user(lws_get_context(wsi)), rq);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (clen > 0) {
+        char lenbuf[24];
+        lws_hdr_copy(wsi, lenbuf, sizeof(lenbuf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (strtoul(lenbuf, NULL, 10) > CR_HTTP_MAX_BODY)
+            rq->too_big = 1;
+    }
+    if (lws_hdr_copy(wsi, ctype, sizeof(ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
+        strncmp(ctype, "application/sdp", 15) != 0)
+        rq->bad_type = 1;
+    if (rq->too_big || rq->bad_type) {
+        /* Answer at once without reading the body. */
+        route(lws_context_user(lws_get_context(wsi)), rq);
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+static int on_body(request_t *rq, const void *in, size_t len)
+{
+    if (rq->replied || rq->too_big)
+        return 0;
+    if (rq->body_len + len > CR_HTTP_MAX_BODY) {
+        rq->too_big = 1;
+        return 0;
+    }
+    char *nb = realloc(rq->body, rq->body_len + len + 1);
+    if (nb == NULL)
+        return -1;
+    rq->body = nb;
+    memcpy(rq->body + rq->body_len, in, len);
+    rq->body_len += len;
+    rq->body[rq->body_len] = '\0';
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    request_t *rq = user;
+    cr_http_t *h = lws_context_user(lws_get_context(wsi));
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, rq, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(rq, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!rq->replied)
+            route(h, rq);
+        lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!rq->replied)
+            return 0;
+        return write_reply(wsi, rq);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (rq != NULL)
+            request_reset(rq);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback, sizeof(request_t), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log(int level, const char *line)
+{
+    cr_log(level == LLL_ERR ? CR_LOG_ERROR : CR_LOG_WARN, "http", "%.*s", (int)strcspn(line, "\n"), line);
+}
+
+int cr_http_new(cr_http_t **out, const cr_conf_t *conf, cr_relay_t *relay, char *err, size_t err_cap)
+{
+    struct lws_context_creation_info info;
+    cr_http_t *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return CR_ENOMEM;
+    h->relay = relay;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    memset(&info, 0, sizeof(info));
+    info.port = conf->http_port;
+    info.iface = conf->http_host;
+    info.protocols = protocols;
+    info.user = h;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.vhost_name = "classrelay";
+    info.max_http_header_data = 4096;
+    info.timeout_secs = 10;
+    h->ctx = lws_create_context(&info);
+    if (h->ctx == NULL) {
+        snprintf(err, err_cap, "cannot listen for HTTP on %s:%u (address in use or not local?)",
+                 conf->http_host, (unsigned)conf->http_port);
+        free(h);
+        return CR_EIO;
+    }
+    lws_sul_schedule(h->ctx, 0, &h->poll_sul, poll_cb, CR_POLL_US);
+    *out = h;
+    return 0;
+}
+
+void cr_http_run(cr_http_t *h)
+{
+    while (!h->stop && lws_service(h->ctx, 0) >= 0)
+        ;
+}
+
+void cr_http_stop(cr_http_t *h)
+{
+    h->stop = 1;
+    lws_cancel_service(h->ctx);
+}
+
+void cr_http_free(cr_http_t *h)
+{
+    if (h == NULL)
+        return;
+    lws_context_destroy(h->ctx);
+    free(h);
+}

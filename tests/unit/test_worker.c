@@ -1,0 +1,327 @@
+/*
+ * The media worker with real parts: a real UDP socket on loopback, real STUN checks, a real DTLS
+ * handshake against the worker, real SRTP. A test publisher and subscriber (built from the relay's own
+ * STUN/DTLS/SRTP modules) connect, and the test checks forwarding with rewritten SSRC/PT/sequence,
+ * NACK answered from history, merged keyframe requests, a wrong ICE password refused, and removal.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cr_clock.h"
+#include "cr_dtls.h"
+#include "cr_err.h"
+#include "cr_rtcp.h"
+#include "cr_rtp.h"
+#include "cr_srtp.h"
+#include "cr_stun.h"
+#include "cr_worker.h"
+
+typedef struct client {
+    int fd;
+    struct sockaddr_in relay;
+    cr_dtls_t *dtls;
+    cr_srtp_t *srtp;
+} client_t;
+
+static cr_dtls_cert_t *relay_cert, *client_cert;
+static cr_dtls_ctx_t *relay_ctx, *client_ctx;
+static cr_mailbox_t events;
+static cr_worker_t *worker;
+
+static int recv_timeout(int fd, uint8_t *buf, size_t cap, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1)
+        return -1;
+    return (int)recv(fd, buf, cap, 0);
+}
+
+static void make_sdp(cr_sdp_t *offer, cr_sdp_t *answer, int subscriber, const char *remote_ufrag)
+{
+    memset(offer, 0, sizeof(*offer));
+    memset(answer, 0, sizeof(*answer));
+    snprintf(offer->ice_ufrag, sizeof(offer->ice_ufrag), "%s", remote_ufrag);
+    snprintf(offer->ice_pwd, sizeof(offer->ice_pwd), "remotepasswordremotepassword");
+    snprintf(offer->fingerprint, sizeof(offer->fingerprint), "%s", cr_dtls_cert_fingerprint(client_cert));
+    offer->n_media = answer->n_media = 2;
+    for (unsigned i = 0; i < 2; i++) {
+        cr_sdp_media_t *m = &answer->media[i];
+        m->kind = offer->media[i].kind = i == 0 ? CR_SDP_VIDEO : CR_SDP_AUDIO;
+        m->port = offer->media[i].port = 9;
+        m->n_codecs = 1;
+        m->codecs[0].pt = i == 0 ? (subscriber ? 96 : 102) : 111;
+        m->codecs[0].clock_rate = i == 0 ? 90000 : 48000;
+        snprintf(m->codecs[0].name, sizeof(m->codecs[0].name), "%s", i == 0 ? "H264" : "opus");
+        if (subscriber) {
+            m->n_ssrcs = 1;
+            m->ssrcs[0].ssrc = i == 0 ? 0x5b5b5b5b : 0x5a5a5a5a;
+        }
+    }
+    if (!subscriber) {
+        offer->media[0].n_ssrcs = 1;
+        offer->media[0].ssrcs[0].ssrc = 0x1111;
+        offer->media[1].n_ssrcs = 1;
+        offer->media[1].ssrcs[0].ssrc = 0x2222;
+    }
+}
+
+static int stun_check(client_t *c, const char *user, const char *pwd, int expect_success)
+{
+    uint8_t tid[12], buf[512];
+    cr_random_bytes(tid, sizeof(tid));
+    cr_stun_request_t req = {.tid = tid, .username = user, .key = (const uint8_t *)pwd,
+                             .key_len = strlen(pwd), .priority = 12345, .controlling = 1,
+                             .tiebreaker = 42, .use_candidate = 1};
+    int n = cr_stun_write_binding_request(buf, sizeof(buf), &req);
+    assert_true(n > 0);
+    sendto(c->fd, buf, (size_t)n, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+    n = recv_timeout(c->fd, buf, sizeof(buf), 1000);
+    assert_true(n > 0);
+    cr_stun_msg_t m;
+    assert_int_equal(cr_stun_parse(buf, (size_t)n, &m), 0);
+    assert_memory_equal(m.tid, tid, 12);
+    if (expect_success) {
+        assert_int_equal(m.type, CR_STUN_BINDING_SUCCESS);
+        assert_int_equal(cr_stun_check_integrity(buf, (size_t)n, &m, (const uint8_t *)pwd, strlen(pwd)), 0);
+        assert_true(m.has_xor_mapped);
+    } else {
+        assert_int_equal(m.type, CR_STUN_BINDING_ERROR);
+        assert_int_equal(m.error_code, 401);
+    }
+    return 0;
+}
+
+static void wait_event(enum cr_worker_event_type type, const char *resource)
+{
+    for (int i = 0; i < 200; i++) {
+        cr_list_t evs, *it, *tmp;
+        int found = 0;
+        cr_list_init(&evs);
+        cr_mailbox_drain(&events, &evs);
+        cr_list_foreach_safe(it, tmp, &evs)
+        {
+            cr_worker_event_t *ev = cr_container_of(it, cr_worker_event_t, link);
+            if (ev->type == type && strcmp(ev->resource_id, resource) == 0)
+                found = 1;
+            cr_list_unlink(it);
+            free(ev);
+        }
+        if (found)
+            return;
+        usleep(10000);
+    }
+    fail_msg("event %d for %s did not arrive", type, resource);
+}
+
+static void client_connect(client_t *c, int subscriber, const char *resource)
+{
+    cr_sdp_t *offer = calloc(1, sizeof(*offer)), *answer = calloc(1, sizeof(*answer));
+    cr_peer_t *p;
+    char ufrag[16], user[64];
+    snprintf(ufrag, sizeof(ufrag), "r%s", resource);
+    make_sdp(offer, answer, subscriber, "cli");
+    assert_int_equal(cr_peer_new(&p, subscriber ? CR_PEER_SUBSCRIBER : CR_PEER_PUBLISHER, "lesson", resource,
+                                 ufrag, "relaypasswordrelaypass00", offer, answer, 256), 0);
+    free(offer);
+    free(answer);
+    assert_int_equal(cr_worker_add_peer(worker, p), 0);
+
+    c->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    c->relay.sin_family = AF_INET;
+    c->relay.sin_port = htons(cr_worker_port(worker));
+    inet_pton(AF_INET, "127.0.0.1", &c->relay.sin_addr);
+    usleep(20000); /* let the worker take the command */
+
+    snprintf(user, sizeof(user), "%s:cli", ufrag);
+    stun_check(c, user, "wrongpasswordwrongpass00", 0);
+    stun_check(c, user, "relaypasswordrelaypass00", 1);
+
+    assert_int_equal(cr_dtls_new(&c->dtls, client_ctx, 0, cr_dtls_cert_fingerprint(relay_cert)), 0);
+    cr_dtls_connect(c->dtls);
+    uint8_t buf[2048];
+    for (int round = 0; round < 50 && cr_dtls_state(c->dtls) != CR_DTLS_CONNECTED; round++) {
+        int n;
+        while ((n = cr_dtls_output(c->dtls, buf, sizeof(buf))) > 0)
+            sendto(c->fd, buf, (size_t)n, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+        n = recv_timeout(c->fd, buf, sizeof(buf), 100);
+        if (n > 0 && buf[0] >= 20 && buf[0] <= 63)
+            cr_dtls_input(c->dtls, buf, (size_t)n);
+    }
+    assert_int_equal(cr_dtls_state(c->dtls), CR_DTLS_CONNECTED);
+    int n;
+    while ((n = cr_dtls_output(c->dtls, buf, sizeof(buf))) > 0)
+        sendto(c->fd, buf, (size_t)n, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+    enum cr_srtp_profile prof;
+    uint8_t lk[64], rk[64];
+    assert_int_equal(cr_dtls_srtp_keys(c->dtls, &prof, lk, rk), 0);
+    assert_int_equal(prof, CR_SRTP_AEAD_AES_128_GCM);
+    assert_int_equal(cr_srtp_new(&c->srtp, prof, lk, rk), 0);
+    wait_event(CR_EV_PEER_CONNECTED, resource);
+}
+
+static void client_close(client_t *c)
+{
+    cr_dtls_free(c->dtls);
+    cr_srtp_free(c->srtp);
+    close(c->fd);
+}
+
+static void send_rtp(client_t *c, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t nal)
+{
+    uint8_t pkt[256];
+    int n = cr_rtp_write_header(pkt, sizeof(pkt), pt, 1, seq, ts, ssrc);
+    pkt[n] = nal; /* a one-byte NAL unit: 0x65 = IDR slice, 0x41 = non-IDR slice */
+    memset(pkt + n + 1, 0xab, 40);
+    size_t len = (size_t)n + 41;
+    assert_int_equal(cr_srtp_protect(c->srtp, pkt, &len, sizeof(pkt)), 0);
+    sendto(c->fd, pkt, len, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+}
+
+/* Receives until an RTP (want_rtcp = 0) or RTCP packet arrives; returns its unprotected length. */
+static int recv_media(client_t *c, uint8_t *buf, size_t cap, int want_rtcp, int ms)
+{
+    uint64_t until = cr_now_us() + (uint64_t)ms * 1000u;
+    while (cr_now_us() < until) {
+        int n = recv_timeout(c->fd, buf, cap, 50);
+        if (n <= 0 || buf[0] < 128 || buf[0] > 191)
+            continue;
+        size_t len = (size_t)n;
+        int is_rtcp = cr_rtp_is_rtcp(buf, len) == 1;
+        if (is_rtcp != want_rtcp)
+            continue;
+        int err = is_rtcp ? cr_srtp_unprotect_rtcp(c->srtp, buf, &len) : cr_srtp_unprotect(c->srtp, buf, &len);
+        if (err == 0)
+            return (int)len;
+    }
+    return -1;
+}
+
+static int count_plis(client_t *pub, int ms)
+{
+    uint8_t buf[1600];
+    int plis = 0, n;
+    uint64_t until = cr_now_us() + (uint64_t)ms * 1000u;
+    while (cr_now_us() < until && (n = recv_media(pub, buf, sizeof(buf), 1, 50)) > 0) {
+        const uint8_t *src = buf;
+        cr_rtcp_pkt_t r;
+        while (cr_rtcp_next(&src, buf + n, &r) == 1)
+            if (r.type == CR_RTCP_PSFB && r.count == CR_RTCP_PSFB_PLI)
+                plis++;
+    }
+    return plis;
+}
+
+static void test_forwarding(void **state)
+{
+    (void)state;
+    client_t pub = {0}, sub = {0};
+    uint8_t buf[1600];
+    cr_rtp_hdr_t h;
+
+    client_connect(&pub, 0, "pub0000000000000000000000000001");
+    client_connect(&sub, 1, "sub0000000000000000000000000001");
+    /* The subscriber's join asks the publisher for a keyframe. */
+    assert_true(count_plis(&pub, 300) >= 1);
+
+    /* A delta frame is not forwarded to a subscriber waiting for a keyframe; the keyframe is. */
+    send_rtp(&pub, 102, 1000, 90000, 0x1111, 0x41);
+    send_rtp(&pub, 102, 1001, 93000, 0x1111, 0x65);
+    send_rtp(&pub, 102, 1002, 96000, 0x1111, 0x41);
+    int n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
+    assert_true(n > 0);
+    assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+    assert_int_equal(h.ssrc, 0x5b5b5b5b);
+    assert_int_equal(h.payload_type, 96);
+    assert_int_equal(h.payload[0], 0x65);
+    uint16_t first = h.seq;
+    n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
+    assert_true(n > 0);
+    assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+    assert_int_equal(h.seq, (uint16_t)(first + 1));
+    assert_int_equal(h.payload[0], 0x41);
+
+    /* NACK for the keyframe packet: answered from the history ring with the same numbering. */
+    uint8_t rtcp[256];
+    int r = cr_rtcp_write_rr(rtcp, sizeof(rtcp), 0x77, NULL, 0);
+    r += cr_rtcp_write_nack(rtcp + r, sizeof(rtcp) - (size_t)r, 0x77, 0x5b5b5b5b, &first, 1);
+    size_t len = (size_t)r;
+    assert_int_equal(cr_srtp_protect_rtcp(sub.srtp, rtcp, &len, sizeof(rtcp)), 0);
+    sendto(sub.fd, rtcp, len, 0, (struct sockaddr *)&sub.relay, sizeof(sub.relay));
+    n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
+    assert_true(n > 0);
+    assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+    assert_int_equal(h.seq, first);
+    assert_int_equal(h.payload[0], 0x65);
+
+    /* Three PLIs from the subscriber in quick succession reach the publisher as at most one. */
+    usleep(600000);
+    count_plis(&pub, 50);
+    for (int i = 0; i < 3; i++) {
+        r = cr_rtcp_write_rr(rtcp, sizeof(rtcp), 0x77, NULL, 0);
+        r += cr_rtcp_write_pli(rtcp + r, sizeof(rtcp) - (size_t)r, 0x77, 0x5b5b5b5b);
+        len = (size_t)r;
+        assert_int_equal(cr_srtp_protect_rtcp(sub.srtp, rtcp, &len, sizeof(rtcp)), 0);
+        sendto(sub.fd, rtcp, len, 0, (struct sockaddr *)&sub.relay, sizeof(sub.relay));
+    }
+    assert_int_equal(count_plis(&pub, 400), 1);
+
+    /* Removing the subscriber frees it and reports it closed. */
+    cr_worker_remove_peer(worker, "sub0000000000000000000000000001");
+    wait_event(CR_EV_PEER_CLOSED, "sub0000000000000000000000000001");
+    const cr_worker_stats_t *st = cr_worker_stats(worker);
+    assert_true(st->forwarded >= 2);
+    assert_true(st->retransmits >= 1);
+    assert_true(st->drop_stun_auth >= 2);
+    client_close(&pub);
+    client_close(&sub);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(cr_srtp_global_init(), 0);
+    assert_int_equal(cr_dtls_cert_new(&relay_cert), 0);
+    assert_int_equal(cr_dtls_cert_new(&client_cert), 0);
+    assert_int_equal(cr_dtls_ctx_new(&relay_ctx, relay_cert), 0);
+    assert_int_equal(cr_dtls_ctx_new(&client_ctx, client_cert), 0);
+    cr_mailbox_init(&events, 1024, 0);
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30,
+                          .dtls_ctx = relay_ctx, .events = &events};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    return cr_worker_start(worker);
+}
+
+static void free_ev(cr_list_t *l)
+{
+    free(cr_container_of(l, cr_worker_event_t, link));
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cr_worker_free(worker);
+    cr_mailbox_dispose(&events, free_ev);
+    cr_dtls_ctx_free(relay_ctx);
+    cr_dtls_ctx_free(client_ctx);
+    cr_dtls_cert_free(relay_cert);
+    cr_dtls_cert_free(client_cert);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forwarding),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
