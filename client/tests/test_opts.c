@@ -1,0 +1,124 @@
+#include "opts.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define PARSE(o, err, ...)                                                                     \
+    ({                                                                                         \
+        char *const argv_[] = {"classrelay-client", __VA_ARGS__};                              \
+        cr_opts_parse(o, (int)(sizeof(argv_) / sizeof(argv_[0])), argv_, err, sizeof(err));    \
+    })
+
+static void teach_defaults(void **state)
+{
+    struct cr_opts o;
+    char err[128];
+    assert_int_equal(PARSE(&o, err, "teach", "http://10.99.0.1:8080/whip/demo"), 0);
+    assert_int_equal(o.mode, CR_MODE_TEACH);
+    assert_string_equal(o.url, "http://10.99.0.1:8080/whip/demo");
+    assert_int_equal(o.bitrate_kbps, CR_OPTS_DEFAULT_BITRATE);
+    assert_int_equal(o.width, 1280);
+    assert_int_equal(o.height, 720);
+    assert_int_equal(o.fps, 30);
+    assert_int_equal(o.duration_s, 0);
+    assert_false(o.test);
+    assert_false(o.reconnect);
+    assert_null(o.token);
+    assert_null(o.local_ip);
+}
+
+static void teach_all_options(void **state)
+{
+    struct cr_opts o;
+    char err[128];
+    assert_int_equal(PARSE(&o, err, "teach", "--test", "--token", "s3cret", "--bitrate=800",
+                           "--width", "640", "--height", "360", "--fps", "25", "--duration",
+                           "12", "--reconnect", "--local-ip", "127.0.0.1",
+                           "https://relay.example/whip/x"),
+                     0);
+    assert_true(o.test);
+    assert_string_equal(o.token, "s3cret");
+    assert_int_equal(o.bitrate_kbps, 800);
+    assert_int_equal(o.width, 640);
+    assert_int_equal(o.height, 360);
+    assert_int_equal(o.fps, 25);
+    assert_int_equal(o.duration_s, 12);
+    assert_true(o.reconnect);
+    assert_string_equal(o.local_ip, "127.0.0.1");
+    assert_string_equal(o.url, "https://relay.example/whip/x");
+}
+
+static void attend_options(void **state)
+{
+    struct cr_opts o;
+    char err[128];
+    assert_int_equal(PARSE(&o, err, "attend", "http://[::1]:8080/whep/demo", "--headless",
+                           "--duration", "14", "--local-ip=::1"),
+                     0);
+    assert_int_equal(o.mode, CR_MODE_ATTEND);
+    assert_true(o.headless);
+    assert_int_equal(o.duration_s, 14);
+    assert_string_equal(o.local_ip, "::1");
+}
+
+static void help(void **state)
+{
+    struct cr_opts o;
+    char err[128];
+    assert_int_equal(PARSE(&o, err, "--help"), 0);
+    assert_true(o.help);
+    assert_int_equal(PARSE(&o, err, "attend", "-h"), 0);
+    assert_true(o.help);
+    assert_non_null(strstr(cr_opts_usage(), "--headless"));
+}
+
+static void expect_error(int rc, const char *err, const char *needle)
+{
+    assert_int_equal(rc, -1);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static void errors(void **state)
+{
+    struct cr_opts o;
+    char err[128];
+    expect_error(PARSE(&o, err, "teach"), err, "missing <url>");
+    expect_error(PARSE(&o, err, "watch", "http://x/"), err, "unknown command");
+    expect_error(PARSE(&o, err, "--test"), err, "unknown command");
+    expect_error(PARSE(&o, err, "teach", "ftp://x/whip/a"), err, "http://");
+    expect_error(PARSE(&o, err, "teach", "http:///whip/a"), err, "no host");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "http://y/b"), err, "unexpected");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--bogus"), err, "unknown option");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "-x"), err, "unknown option");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--token"), err, "needs a value");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--token="), err, "non-empty");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--test=1"), err, "takes no value");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--bitrate", "fast"), err, "not a number");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--bitrate", "-5"), err, "not a number");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--fps", "0"), err, "1..120");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--fps", "30x"), err, "not a number");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--width", "99999999999"), err,
+                 "not a number");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--test", "--file", "a.mp4"), err,
+                 "together");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--local-ip", "eth0"), err,
+                 "not an IP");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--headless"), err, "only valid for 'attend'");
+    expect_error(PARSE(&o, err, "attend", "http://x/a", "--test"), err, "only valid for 'teach'");
+    expect_error(PARSE(&o, err, "attend", "http://x/a", "--bitrate", "9"), err,
+                 "only valid for 'teach'");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(teach_defaults), cmocka_unit_test(teach_all_options),
+        cmocka_unit_test(attend_options), cmocka_unit_test(help),
+        cmocka_unit_test(errors),
+    };
+    return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
+}
