@@ -23,8 +23,8 @@ typedef struct cr_history {
 } cr_history_t;
 
 /**
- * Allocates a ring of n_slots (rounded up to a power of two, at most 65536) slots of slot_size bytes.
- * Returns 0, CR_EINVAL or CR_ENOMEM.
+ * Allocates a ring of n_slots (rounded up to a power of two, at most 65536) slots of slot_size bytes
+ * (1 .. 65535, the range of a slot's len). Returns 0, CR_EINVAL or CR_ENOMEM.
  */
 int cr_history_init(cr_history_t *h, uint32_t n_slots, uint32_t slot_size);
 
@@ -33,7 +33,8 @@ void cr_history_dispose(cr_history_t *h);
 
 /**
  * Copies packet pkt[0..len) with sequence number seq into its slot. Returns 0 or CR_ETOOBIG if len
- * exceeds slot_size (the packet is then not stored). now_us must be non-zero.
+ * exceeds slot_size (the packet is then not stored). now_us must be non-zero (CR_EINVAL otherwise,
+ * and on a ring that is not initialised).
  */
 int cr_history_put(cr_history_t *h, uint16_t seq, const uint8_t *pkt, size_t len, uint64_t now_us);
 

@@ -68,7 +68,8 @@ int cr_rtcp_sr_parse(const cr_rtcp_pkt_t *pkt, cr_rtcp_sr_t *out);
 
 /**
  * Reads report block i (0-based) of an SR or RR, and the sender SSRC if sender_ssrc is not NULL.
- * Returns 0, CR_ENOTFOUND when i >= count, CR_ETRUNC when the packet is too short for its count.
+ * Returns 0, CR_ENOTFOUND when i >= count, CR_ETRUNC when the packet is too short for its count,
+ * or CR_EINVAL if pkt is neither an SR nor an RR.
  */
 int cr_rtcp_report_block(const cr_rtcp_pkt_t *pkt, unsigned i, uint32_t *sender_ssrc,
                          cr_rtcp_report_block_t *out);
@@ -81,7 +82,8 @@ int cr_rtcp_fb_ssrcs(const cr_rtcp_pkt_t *pkt, uint32_t *sender_ssrc, uint32_t *
 
 /**
  * Expands a generic NACK (PID + BLP items) into the lost sequence numbers, at most max of them.
- * Returns the count written to seqs (>= 0), CR_ETRUNC, or CR_EINVAL if pkt is not a NACK.
+ * Returns the count written to seqs (>= 0), CR_ETRUNC (also for a NACK with no item), or CR_EINVAL
+ * if pkt is not a NACK.
  */
 int cr_rtcp_nack_parse(const cr_rtcp_pkt_t *pkt, uint16_t *seqs, size_t max);
 
@@ -91,7 +93,10 @@ typedef struct cr_rtcp_fir_entry {
     uint8_t seq_nr;
 } cr_rtcp_fir_entry_t;
 
-/** Reads up to max FIR entries. Returns the count, CR_ETRUNC, or CR_EINVAL if pkt is not a FIR. */
+/**
+ * Reads up to max FIR entries. Returns the count, CR_ETRUNC (also for a FIR with no entry), or
+ * CR_EINVAL if pkt is not a FIR.
+ */
 int cr_rtcp_fir_parse(const cr_rtcp_pkt_t *pkt, cr_rtcp_fir_entry_t *entries, size_t max);
 
 /** REMB contents. */
@@ -123,7 +128,13 @@ int cr_rtcp_twcc_parse(const cr_rtcp_pkt_t *pkt, cr_rtcp_twcc_t *out,
                        void (*cb)(void *arg, uint16_t seq, int received, int32_t delta_250us),
                        void *arg);
 
-/* Writers. Each returns the number of bytes written or CR_ETOOBIG. */
+/*
+ * Note: the parsers above skip RTCP padding; given a hand-built pkt (not from cr_rtcp_next()) whose
+ * padding is invalid they return CR_EMALFORMED.
+ *
+ * Writers. Each returns the number of bytes written or CR_ETOOBIG, and CR_EINVAL for arguments
+ * outside the limits stated below.
+ */
 
 /** SR with no report blocks (we send RRs separately for publishers). */
 int cr_rtcp_write_sr(uint8_t *buf, size_t cap, const cr_rtcp_sr_t *sr);
@@ -141,11 +152,14 @@ int cr_rtcp_write_bye(uint8_t *buf, size_t cap, uint32_t ssrc);
 /** PLI. */
 int cr_rtcp_write_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);
 
-/** FIR with one entry. */
+/** FIR with one entry for media_ssrc (the header's media SSRC is 0, RFC 5104 section 4.3.1.2). */
 int cr_rtcp_write_fir(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                       uint8_t seq_nr);
 
-/** Generic NACK for the n sequence numbers in seqs (packed into as few PID+BLP items as possible). */
+/**
+ * Generic NACK for the n >= 1 sequence numbers in seqs, packed into PID+BLP items. Ascending input
+ * (with wrap-around) gets the fewest items; any order and duplicates are still fully covered.
+ */
 int cr_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                        const uint16_t *seqs, size_t n);
 
