@@ -130,8 +130,8 @@ static void test_key_lengths(void **state)
     assert_int_equal(cr_srtp_global_init(), 0);
 }
 
-static void check_kat(enum cr_srtp_profile prof, const uint8_t *key, const uint8_t *rtp_ct, size_t rtp_len,
-                      const uint8_t *rtcp_ct, size_t rtcp_len)
+static void check_kat(enum cr_srtp_profile prof, const uint8_t *key, const uint8_t *rtp_ct,
+                      size_t rtp_len, const uint8_t *rtcp_ct, size_t rtcp_len)
 {
     uint8_t other[64] = {0};
     cr_srtp_t *tx, *rx;
