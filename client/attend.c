@@ -102,7 +102,7 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     gst_caps_unref(caps);
 }
 
-static gboolean add_recvonly(GstElement *webrtc, const char *caps_str)
+static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean nack)
 {
     GstCaps *caps = gst_caps_from_string(caps_str);
     GstWebRTCRTPTransceiver *t = NULL;
@@ -112,7 +112,7 @@ static gboolean add_recvonly(GstElement *webrtc, const char *caps_str)
     gst_caps_unref(caps);
     if (t == NULL)
         return FALSE;
-    g_object_set(t, "do-nack", TRUE, NULL);
+    g_object_set(t, "do-nack", nack, NULL); /* audio: Opus PLC beats a late retransmission */
     gst_object_unref(t);
     return TRUE;
 }
@@ -129,7 +129,7 @@ static GstElement *attend_build(struct cr_app *app, char **why)
     }
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add(GST_BIN(pipe), webrtc);
-    if (!add_recvonly(webrtc, VIDEO_CAPS) || !add_recvonly(webrtc, AUDIO_CAPS)) {
+    if (!add_recvonly(webrtc, VIDEO_CAPS, TRUE) || !add_recvonly(webrtc, AUDIO_CAPS, FALSE)) {
         gst_object_unref(pipe);
         *why = g_strdup("webrtcbin refused a receive transceiver");
         return NULL;
@@ -244,8 +244,7 @@ static void attend_teardown(struct cr_app *app)
     struct attend *a = (struct attend *)app;
     g_mutex_lock(&a->lock);
     a->lost_before += a->lost_now;
-    a->lost_now = 0;
-    a->jitter_ms = 0;
+    a->lost_now = 0; /* jitter_ms stays: the last figure measured is still the best one */
     if (a->vsink != NULL) {
         a->dropped_before += sink_dropped(a->vsink);
         gst_object_unref(a->vsink);

@@ -83,9 +83,10 @@ static void finish(struct session *s, int code)
     if (s->retry_timer != 0)
         g_source_remove(s->retry_timer);
     s->retry_timer = 0;
-    end_attempt(s);
+    /* Sample before the teardown resets the per-attempt figures (jitter, sink drops). */
     struct cr_stats_sample cur;
     sample_now(s, &cur);
+    end_attempt(s);
     print_line(s, "summary", &cur, &s->first);
     g_main_loop_quit(s->loop);
 }
@@ -115,6 +116,13 @@ static void attempt_failed(struct session *s, const char *why)
     s->retry_timer = g_timeout_add(ms, on_retry, s);
 }
 
+/* CR_CLIENT_DEBUG_SDP=1 prints both SDPs to stderr, for interop debugging with a relay. */
+static void debug_sdp(const char *what, const char *sdp)
+{
+    if (g_getenv("CR_CLIENT_DEBUG_SDP") != NULL)
+        fprintf(stderr, "--- %s ---\n%s--- end ---\n", what, sdp);
+}
+
 static void on_answer(void *ud, const char *sdp, const char *error)
 {
     struct session *s = ud;
@@ -122,12 +130,14 @@ static void on_answer(void *ud, const char *sdp, const char *error)
         attempt_failed(s, error);
         return;
     }
+    debug_sdp("answer", sdp);
     cr_peer_set_answer(s->peer, sdp);
 }
 
 static void on_offer_ready(void *ud, const char *sdp)
 {
     struct session *s = ud;
+    debug_sdp("offer", sdp);
     cr_whip_post_offer(s->whip, s->app->opts->url, sdp, on_answer, s);
 }
 

@@ -96,6 +96,27 @@ static bool json_string_field(const char *s, size_t n, const char *key, char *ou
     return false;
 }
 
+/* The unsigned integer value of "key" in a flat JSON text, or -1. Same caveats as above. */
+static long json_number_field(const char *s, size_t n, const char *key)
+{
+    size_t klen = strlen(key);
+
+    for (size_t i = 0; i + klen + 2 <= n; i++) {
+        if (s[i] != '"' || memcmp(s + i + 1, key, klen) != 0 || s[i + 1 + klen] != '"')
+            continue;
+        size_t j = i + klen + 2;
+        while (j < n && (s[j] == ' ' || s[j] == ':'))
+            j++;
+        long v = 0;
+        size_t digits = 0;
+        for (; j < n && s[j] >= '0' && s[j] <= '9' && digits < 9; j++, digits++)
+            v = v * 10 + (s[j] - '0');
+        if (digits > 0)
+            return v;
+    }
+    return -1;
+}
+
 size_t cr_text_refusal(char *out, size_t out_len, unsigned status, const char *reason,
                        const char *body, size_t body_len)
 {
@@ -114,11 +135,18 @@ size_t cr_text_refusal(char *out, size_t out_len, unsigned status, const char *r
         static const char *const keys[] = {"error", "message", "reason", "detail"};
         bool found = false;
         if (k < body_len && body[k] == '{') {
+            /* {"error": "..."} or the relay's {"error": {"code": 4042, "message": "..."}} */
             for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !found; i++)
                 if (json_string_field(body, body_len, keys[i], field, sizeof(field))) {
                     tlen = clean_line(text, sizeof(text), field, strlen(field), CR_TEXT_BODY_MAX);
                     found = tlen > 0;
                 }
+            long code = json_number_field(body, body_len, "code");
+            if (found && code >= 0 && (unsigned long)code != status && tlen + 20 < sizeof(text)) {
+                int w = snprintf(text + tlen, sizeof(text) - tlen, " (code %ld)", code);
+                if (w > 0)
+                    tlen += (size_t)w;
+            }
         }
         if (!found)
             tlen = clean_line(text, sizeof(text), body, body_len, CR_TEXT_BODY_MAX);

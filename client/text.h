@@ -12,7 +12,8 @@
  * "relay refused (404 Not Found): class 'x' is not live". reason may be NULL or empty; body
  * (body_len bytes, need not be NUL-terminated, may be NULL) is reduced to one printable line
  * of at most CR_TEXT_BODY_MAX bytes; when it is a JSON object its "error", "message", "reason"
- * or "detail" string is used instead. Returns the length written (truncated to fit out_len).
+ * or "detail" string is used instead, followed by " (code N)" when it has a numeric "code" (the
+ * relay's numbered API errors: {"error":{"code":4042,"message":"..."}}). Returns the length written (truncated to fit out_len).
  */
 size_t cr_text_refusal(char *out, size_t out_len, unsigned status, const char *reason,
                        const char *body, size_t body_len);

@@ -35,6 +35,11 @@ static void json(void **state)
           "relay refused (404 Not Found): no \"such\" class");
     check(429, "Too Many Requests", " {\"reason\" : \"floor not available\"}",
           "relay refused (429 Too Many Requests): floor not available");
+    check(404, "Not Found",
+          "{\"error\":{\"code\":4042,\"message\":\"class is not live: class 'demo' has no "
+          "publisher\"}}\n",
+          "relay refused (404 Not Found): class is not live: class 'demo' has no publisher "
+          "(code 4042)");
     /* no known field: the body itself */
     check(500, NULL, "{\"x\":1}", "relay refused (500 Internal Server Error): {\"x\":1}");
 }
