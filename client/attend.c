@@ -24,6 +24,7 @@ struct attend {
 
     GMutex lock; /* guards the fields below, written from streaming and webrtcbin threads */
     GstElement *vsink;        /* the current attempt's video sink, for its drop count */
+    gboolean stopping;        /* the attempt is being torn down: take no new vsink */
     int64_t lost_now, lost_before; /* this attempt's loss; sum of earlier attempts */
     double jitter_ms;
     uint64_t dropped_before;
@@ -60,7 +61,7 @@ static void count_in(struct attend *a, GstBin *bin, gboolean video)
     gst_object_unref(e);
     if (video) {
         g_mutex_lock(&a->lock);
-        if (a->vsink == NULL)
+        if (a->vsink == NULL && !a->stopping)
             a->vsink = gst_bin_get_by_name(bin, "vsink");
         g_mutex_unlock(&a->lock);
     }
@@ -119,6 +120,11 @@ static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean 
 
 static GstElement *attend_build(struct cr_app *app, char **why)
 {
+    struct attend *a = (struct attend *)app;
+    g_mutex_lock(&a->lock);
+    a->stopping = FALSE;
+    g_mutex_unlock(&a->lock);
+
     GstElement *pipe = gst_pipeline_new("attend");
     GstElement *webrtc = gst_element_factory_make("webrtcbin", "webrtc");
 
@@ -243,6 +249,7 @@ static void attend_teardown(struct cr_app *app)
 {
     struct attend *a = (struct attend *)app;
     g_mutex_lock(&a->lock);
+    a->stopping = TRUE;
     a->lost_before += a->lost_now;
     a->lost_now = 0; /* jitter_ms stays: the last figure measured is still the best one */
     if (a->vsink != NULL) {

@@ -60,11 +60,11 @@ static void end_attempt(struct session *s)
     cr_whip_delete(s->whip, DELETE_TIMEOUT_S);
     if (s->pipeline == NULL)
         return;
+    if (s->app->teardown != NULL)
+        s->app->teardown(s->app);
     gst_element_set_state(s->pipeline, GST_STATE_NULL);
     cr_peer_free(s->peer);
     s->peer = NULL;
-    if (s->app->teardown != NULL)
-        s->app->teardown(s->app);
     if (s->bus_watch != 0)
         g_source_remove(s->bus_watch);
     s->bus_watch = 0;
@@ -231,6 +231,8 @@ static gboolean on_tick(gpointer data)
                                         "for %u s", s->app->rx_silence_ms / 1000);
             attempt_failed(s, why);
             g_free(why);
+            if (s->finishing)
+                return G_SOURCE_CONTINUE; /* the summary is out: no stats line after it */
         }
     }
     sample_now(s, &cur);

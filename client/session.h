@@ -28,7 +28,8 @@ struct cr_app {
     void (*sample)(struct cr_app *app, struct cr_stats_sample *s);
     /** Once a second while connected, e.g. to ask webrtcbin for stats. May be NULL. */
     void (*tick)(struct cr_app *app, GstElement *webrtc);
-    /** The pipeline of an attempt went to NULL and is about to be released. May be NULL. */
+    /** The attempt ends: called while its pipeline still runs, just before it is stopped
+     *  and released, so per-attempt figures can be folded into totals. May be NULL. */
     void (*teardown)(struct cr_app *app);
 };
 

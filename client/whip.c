@@ -187,9 +187,32 @@ void cr_whip_post_offer(struct cr_whip *w, const char *url, const char *offer_sd
                                      on_post_done, r);
 }
 
+struct delete_wait {
+    GBytes *body;
+    GError *err;
+    gboolean done;
+};
+
+static void on_delete_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+    struct delete_wait *dw = data;
+    dw->body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &dw->err);
+    dw->done = TRUE;
+}
+
+static gboolean on_delete_deadline(gpointer data)
+{
+    g_cancellable_cancel(data);
+    return G_SOURCE_REMOVE;
+}
+
+/* A hard deadline needs its own session and main context: libsoup's "timeout" applies per I/O
+ * operation and a request on a dead pooled connection is retried, so a plain blocking call
+ * can take several times the timeout; and iterating the default context here would run the
+ * caller's timers in the middle of its teardown. */
 void cr_whip_delete(struct cr_whip *w, unsigned timeout_s)
 {
-    GError *err = NULL;
+    struct delete_wait dw = {NULL, NULL, FALSE};
 
     if (w->resource == NULL)
         return;
@@ -200,17 +223,37 @@ void cr_whip_delete(struct cr_whip *w, unsigned timeout_s)
         goto Exit;
     }
     add_auth(w, msg);
-    soup_session_set_timeout(w->session, timeout_s);
-    GBytes *body = soup_session_send_and_read(w->session, msg, NULL, &err);
-    if (body == NULL) {
-        fprintf(stderr, "warning: DELETE %s failed: %s\n", w->resource, err->message);
-        g_clear_error(&err);
+    GMainContext *ctx = g_main_context_new();
+    g_main_context_push_thread_default(ctx);
+    SoupSession *ss = soup_session_new_with_options("timeout", timeout_s, "user-agent",
+                                                    "classrelay-client/" CR_CLIENT_VERSION, NULL);
+    GCancellable *cancel = g_cancellable_new();
+    GSource *deadline = g_timeout_source_new_seconds(timeout_s);
+    g_source_set_callback(deadline, on_delete_deadline, cancel, NULL);
+    g_source_attach(deadline, ctx);
+    soup_session_send_and_read_async(ss, msg, G_PRIORITY_DEFAULT, cancel, on_delete_done, &dw);
+    while (!dw.done)
+        g_main_context_iteration(ctx, TRUE);
+    g_source_destroy(deadline);
+    g_source_unref(deadline);
+    if (dw.body == NULL) {
+        fprintf(stderr, "warning: DELETE %s failed: %s\n", w->resource,
+                g_error_matches(dw.err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? "timed out"
+                                                                          : dw.err->message);
+        g_clear_error(&dw.err);
     } else {
         unsigned status = soup_message_get_status(msg);
         if (status < 200 || status >= 300)
             fprintf(stderr, "warning: DELETE %s: relay answered %u\n", w->resource, status);
-        g_bytes_unref(body);
+        g_bytes_unref(dw.body);
     }
+    g_object_unref(cancel);
+    soup_session_abort(ss);
+    g_object_unref(ss);
+    while (g_main_context_pending(ctx)) /* let the aborted connection finish closing */
+        g_main_context_iteration(ctx, FALSE);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
     g_object_unref(msg);
 Exit:
     g_free(w->resource);
