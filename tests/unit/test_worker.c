@@ -128,7 +128,7 @@ static void client_connect(client_t *c, int subscriber, const char *resource)
     cr_sdp_t *offer = calloc(1, sizeof(*offer)), *answer = calloc(1, sizeof(*answer));
     cr_peer_t *p;
     char ufrag[16], user[64];
-    snprintf(ufrag, sizeof(ufrag), "r%s", resource);
+    snprintf(ufrag, sizeof(ufrag), "%.8s", resource);
     make_sdp(offer, answer, subscriber, "cli");
     assert_int_equal(cr_peer_new(&p, subscriber ? CR_PEER_SUBSCRIBER : CR_PEER_PUBLISHER, "lesson", resource,
                                  ufrag, "relaypasswordrelaypass00", offer, answer, 256), 0);
@@ -244,24 +244,35 @@ static void test_forwarding(void **state)
     assert_int_equal(h.payload_type, 96);
     assert_int_equal(h.payload[0], 0x65);
     uint16_t first = h.seq;
+    uint32_t first_ts = h.ts;
     n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
     assert_true(n > 0);
     assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
     assert_int_equal(h.seq, (uint16_t)(first + 1));
     assert_int_equal(h.payload[0], 0x41);
 
-    /* NACK for the keyframe packet: answered from the history ring with the same numbering. */
+    /* A packet lost on the way to the subscriber (read raw and thrown away here) is NACKed and
+     * answered from the history ring with the subscriber's numbering. */
+    send_rtp(&pub, 102, 1003, 99000, 0x1111, 0x41);
+    send_rtp(&pub, 102, 1004, 102000, 0x1111, 0x41);
+    n = recv_timeout(sub.fd, buf, sizeof(buf), 1000);
+    assert_true(n > 0);
+    n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
+    assert_true(n > 0);
+    assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+    assert_int_equal(h.seq, (uint16_t)(first + 3));
+    uint16_t lost = (uint16_t)(first + 2);
     uint8_t rtcp[256];
     int r = cr_rtcp_write_rr(rtcp, sizeof(rtcp), 0x77, NULL, 0);
-    r += cr_rtcp_write_nack(rtcp + r, sizeof(rtcp) - (size_t)r, 0x77, 0x5b5b5b5b, &first, 1);
+    r += cr_rtcp_write_nack(rtcp + r, sizeof(rtcp) - (size_t)r, 0x77, 0x5b5b5b5b, &lost, 1);
     size_t len = (size_t)r;
     assert_int_equal(cr_srtp_protect_rtcp(sub.srtp, rtcp, &len, sizeof(rtcp)), 0);
     sendto(sub.fd, rtcp, len, 0, (struct sockaddr *)&sub.relay, sizeof(sub.relay));
     n = recv_media(&sub, buf, sizeof(buf), 0, 1000);
     assert_true(n > 0);
     assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
-    assert_int_equal(h.seq, first);
-    assert_int_equal(h.payload[0], 0x65);
+    assert_int_equal(h.seq, lost);
+    assert_int_equal(h.ts, first_ts + 6000u); /* the publisher's timestamp spacing is kept */
 
     /* Three PLIs from the subscriber in quick succession reach the publisher as at most one. */
     usleep(600000);
