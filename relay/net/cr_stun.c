@@ -125,10 +125,43 @@ enum {
     SEEN_XOR = 1 << 4,
 };
 
+/* The ICE attributes of RFC 8445 section 16.1, with the fixed lengths given there. */
+static int parse_ice_attr(uint16_t type, const uint8_t *v, size_t vlen, cr_stun_msg_t *out,
+                          unsigned *seen)
+{
+    switch (type) {
+    case CR_STUN_ATTR_PRIORITY:
+        if (vlen != 4)
+            return CR_EMALFORMED;
+        if (!(*seen & SEEN_PRIORITY))
+            out->priority = get32(v);
+        *seen |= SEEN_PRIORITY;
+        return 0;
+    case CR_STUN_ATTR_USE_CANDIDATE:
+        if (vlen != 0)
+            return CR_EMALFORMED;
+        out->use_candidate = 1;
+        return 0;
+    default: /* ICE-CONTROLLING or ICE-CONTROLLED */
+        if (vlen != 8)
+            return CR_EMALFORMED;
+        if (!(*seen & SEEN_CONTROL)) {
+            out->tiebreaker = ((uint64_t)get32(v) << 32) | get32(v + 4);
+            if (type == CR_STUN_ATTR_ICE_CONTROLLING)
+                out->ice_controlling = 1;
+            else
+                out->ice_controlled = 1;
+        }
+        *seen |= SEEN_CONTROL;
+        return 0;
+    }
+}
+
 static int parse_attr(const uint8_t *data, size_t off, uint16_t type, size_t vlen,
                       cr_stun_msg_t *out, unsigned *seen)
 {
     const uint8_t *v = data + off + STUN_ATTR_HDR;
+    int err = 0;
     switch (type) {
     case CR_STUN_ATTR_USERNAME:
         if (vlen > STUN_MAX_USERNAME)
@@ -145,33 +178,13 @@ static int parse_attr(const uint8_t *data, size_t off, uint16_t type, size_t vle
         out->integrity_off = off;
         return 0;
     case CR_STUN_ATTR_PRIORITY:
-        if (vlen != 4)
-            return CR_EMALFORMED;
-        if (!(*seen & SEEN_PRIORITY))
-            out->priority = get32(v);
-        *seen |= SEEN_PRIORITY;
-        return 0;
     case CR_STUN_ATTR_USE_CANDIDATE:
-        if (vlen != 0)
-            return CR_EMALFORMED;
-        out->use_candidate = 1;
-        return 0;
     case CR_STUN_ATTR_ICE_CONTROLLING:
     case CR_STUN_ATTR_ICE_CONTROLLED:
-        if (vlen != 8)
-            return CR_EMALFORMED;
-        if (!(*seen & SEEN_CONTROL)) {
-            out->tiebreaker = ((uint64_t)get32(v) << 32) | get32(v + 4);
-            if (type == CR_STUN_ATTR_ICE_CONTROLLING)
-                out->ice_controlling = 1;
-            else
-                out->ice_controlled = 1;
-        }
-        *seen |= SEEN_CONTROL;
-        return 0;
+        return parse_ice_attr(type, v, vlen, out, seen);
     case CR_STUN_ATTR_ERROR_CODE: {
         uint16_t code = 0;
-        int err = decode_error_code(v, vlen, &code);
+        err = decode_error_code(v, vlen, &code);
         if (err == 0 && !(*seen & SEEN_ERROR))
             out->error_code = code;
         *seen |= SEEN_ERROR;
@@ -179,7 +192,7 @@ static int parse_attr(const uint8_t *data, size_t off, uint16_t type, size_t vle
     }
     case CR_STUN_ATTR_XOR_MAPPED_ADDRESS: {
         struct sockaddr_storage ss;
-        int err = decode_xor_addr(v, vlen, data + 4, &ss);
+        err = decode_xor_addr(v, vlen, data + 4, &ss);
         if (err == 0 && !(*seen & SEEN_XOR)) {
             out->xor_mapped = ss;
             out->has_xor_mapped = 1;

@@ -16,7 +16,7 @@
 #define CR_SDP_MAX_LINES 1024
 #define CR_SDP_MAX_LINE 2048    /* bytes per line */
 #define CR_SDP_MAX_MEDIA 8
-#define CR_SDP_MAX_CODECS 24
+#define CR_SDP_MAX_CODECS 32    /* Chrome 110+ lists 23-25 video payload types (rtx, red, AV1, ...) */
 #define CR_SDP_MAX_EXTS 16
 #define CR_SDP_MAX_SSRCS 8
 #define CR_SDP_MAX_RIDS 4
@@ -108,7 +108,10 @@ typedef struct cr_sdp {
     unsigned n_bundle;
     cr_sdp_media_t media[CR_SDP_MAX_MEDIA];
     unsigned n_media;
-    /* For written answers: the one host candidate put in every accepted m-line. */
+    /*
+     * For written answers: the one host candidate put in every accepted m-line. The parser fills
+     * them from the first UDP component-1 a=candidate, so a written answer parses back the same.
+     */
     char cand_ip[64];
     uint16_t cand_port;
 } cr_sdp_t;
@@ -155,9 +158,11 @@ typedef struct cr_sdp_answer_params {
  * kept: mid, rtp-stream-id, repaired-rtp-stream-id, abs-send-time, transport-cc, with the offer's ids.
  * The answer is ICE-lite, setup:passive, rtcp-mux, one BUNDLE group of the accepted mids; direction is
  * recvonly (publisher) or sendonly (subscriber) as the offer allows. An m-line that cannot be accepted
- * (application, no common codec, wrong direction) gets port 0. Returns 0, or CR_ENEGOTIATE when no
- * m-line was accepted, or CR_EINVAL when the offer lacks ICE credentials or a fingerprint, or rtcp-mux
- * on an accepted m-line.
+ * (application, no common codec, wrong direction, no mid, a=setup:passive in the offer) gets port 0;
+ * a port-0 m-line whose mid is in the offer's BUNDLE group is bundle-only (RFC 8843) and may be
+ * accepted. The answer's strings are copied, so it does not point into offer or p. Returns 0, or
+ * CR_ENEGOTIATE when no m-line was accepted, or CR_EINVAL when the offer lacks ICE credentials or a
+ * fingerprint, or rtcp-mux on an accepted m-line, or p lacks a field its role needs.
  */
 int cr_sdp_negotiate(const cr_sdp_t *offer, const cr_sdp_answer_params_t *p, cr_sdp_t *answer);
 
