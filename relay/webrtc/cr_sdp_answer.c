@@ -16,8 +16,10 @@
 /* Feedback the relay answers or forwards: it retransmits (nack), and relays key frame requests. */
 #define ANSWER_FB (CR_SDP_FB_NACK | CR_SDP_FB_PLI | CR_SDP_FB_FIR | CR_SDP_FB_REMB)
 
+/* transport-cc is left out until the relay sends transport-wide feedback: a browser that has it
+ * negotiated but hears no feedback would lower its send rate. */
 static const char *const kept_exts[] = {
-    CR_SDP_EXT_MID, CR_SDP_EXT_RID, CR_SDP_EXT_RRID, CR_SDP_EXT_ABS_SEND_TIME, CR_SDP_EXT_TWCC,
+    CR_SDP_EXT_MID, CR_SDP_EXT_RID, CR_SDP_EXT_RRID, CR_SDP_EXT_ABS_SEND_TIME,
 };
 
 /* Copies a relay-supplied parameter; it must be present, printable and fit its field. */

@@ -296,11 +296,12 @@ static void test_answer_chrome_publisher(void **state)
     assert_int_equal(a->media[1].dir, CR_SDP_RECVONLY);
     assert_int_equal(a->media[1].setup, CR_SDP_SETUP_PASSIVE);
     assert_int_equal(a->media[1].rtcp_rsize, 1);
-    /* Kept extensions, in offer order with offer ids: abs-send-time, twcc, mid, rid, rrid. */
-    assert_int_equal(a->media[1].n_exts, 5);
+    /* Kept extensions, in offer order with offer ids: abs-send-time, mid, rid, rrid (no twcc). */
+    assert_int_equal(a->media[1].n_exts, 4);
+    assert_int_equal(cr_sdp_ext_id(&a->media[1], CR_SDP_EXT_TWCC), 0);
     assert_int_equal(a->media[1].exts[0].id, 2);
     assert_int_equal(cr_sdp_ext_id(&a->media[1], CR_SDP_EXT_RRID), 11);
-    assert_int_equal(a->media[0].n_exts, 3);
+    assert_int_equal(a->media[0].n_exts, 2);
     assert_int_equal(a->media[1].n_rids, 3);
     assert_int_equal(a->media[1].rids[0].send, 0);
     assert_int_equal(a->media[1].n_ssrcs, 0);
@@ -398,7 +399,7 @@ static void test_answer_firefox_publisher(void **state)
     negotiate_and_write(f, firefox_whip_sdp, CR_SDP_ROLE_PUBLISHER);
     assert_int_equal(f->answer.media[0].codecs[0].pt, 109);
     assert_int_equal(f->answer.media[1].codecs[0].pt, 126);
-    assert_int_equal(f->answer.media[1].n_exts, 3);
+    assert_int_equal(f->answer.media[1].n_exts, 2); /* transport-cc dropped */
 }
 
 static void test_answer_chrome_subscriber(void **state)
