@@ -297,6 +297,28 @@ static void test_forwarding(void **state)
     client_close(&sub);
 }
 
+/* RFC 7675: a peer that stops sending consent checks is dropped and reported, with reason. */
+static void test_consent_timeout(void **state)
+{
+    (void)state;
+    cr_worker_t *saved = worker;
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 1,
+                          .dtls_ctx = relay_ctx, .events = &events};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    assert_int_equal(cr_worker_start(worker), 0);
+    client_t sub = {0};
+    client_connect(&sub, 0, "pub0000000000000000000000000002");
+    uint64_t t0 = cr_now_us();
+    wait_event(CR_EV_PEER_CLOSED, "pub0000000000000000000000000002");
+    uint64_t waited = cr_now_us() - t0;
+    assert_true(waited > 500000u && waited < 1900000u);
+    assert_int_equal(cr_worker_stats(worker)->peers, 0);
+    assert_int_equal(cr_worker_stats(worker)->classes, 0);
+    client_close(&sub);
+    cr_worker_free(worker);
+    worker = saved;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -333,6 +355,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwarding),
+        cmocka_unit_test(test_consent_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
