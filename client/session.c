@@ -91,6 +91,16 @@ static void finish(struct session *s, int code)
     g_main_loop_quit(s->loop);
 }
 
+void cr_session_finish(struct cr_app *app, int code, const char *why)
+{
+    struct session *s = app->session;
+    if (s == NULL || s->finishing)
+        return;
+    if (why != NULL)
+        fprintf(stderr, code != 0 ? "error: %s\n" : "%s\n", why);
+    finish(s, code);
+}
+
 static gboolean on_retry(gpointer data)
 {
     struct session *s = data;
@@ -147,6 +157,8 @@ static void on_connected(void *ud)
     s->retries = 0;
     s->ever_connected = TRUE;
     printf("connected\n");
+    if (s->app->connected != NULL)
+        s->app->connected(s->app, s->pipeline);
 }
 
 static void on_peer_failed(void *ud, const char *why)
@@ -264,6 +276,7 @@ int cr_session_run(struct cr_app *app)
     const struct cr_opts *o = app->opts;
 
     s.app = app;
+    app->session = &s;
     s.loop = g_main_loop_new(NULL, FALSE);
     s.whip = cr_whip_new(o->token);
     s.local_ip = o->local_ip != NULL ? o->local_ip : cr_url_auto_local_ip(o->url);
@@ -287,5 +300,6 @@ int cr_session_run(struct cr_app *app)
         g_source_remove(dur);
     cr_whip_free(s.whip);
     g_main_loop_unref(s.loop);
+    app->session = NULL;
     return s.exit_code;
 }

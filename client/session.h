@@ -26,12 +26,22 @@ struct cr_app {
     GstElement *(*build)(struct cr_app *app, char **why);
     /** Fill the cumulative counters (t and unix_s are set by the caller). Main thread. */
     void (*sample)(struct cr_app *app, struct cr_stats_sample *s);
+    /** The attempt's peer connected. May be NULL. */
+    void (*connected)(struct cr_app *app, GstElement *pipeline);
     /** Once a second while connected, e.g. to ask webrtcbin for stats. May be NULL. */
     void (*tick)(struct cr_app *app, GstElement *webrtc);
+    /** Set by the session: lets the app end the run (see cr_session_finish). */
+    void *session;
     /** The attempt ends: called while its pipeline still runs, just before it is stopped
      *  and released, so per-attempt figures can be folded into totals. May be NULL. */
     void (*teardown)(struct cr_app *app);
 };
+
+/**
+ * End the run from the app (main thread): why (may be NULL) is printed as "error: why" when
+ * code is not 0; the session is deleted and the summary printed as on any exit.
+ */
+void cr_session_finish(struct cr_app *app, int code, const char *why);
 
 /** Run until --duration, a signal, end of stream or an unrecoverable failure.
  *  Returns the process exit code. */

@@ -6,40 +6,53 @@
 #include <gst/webrtc/webrtc.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct teach {
     struct cr_app app; /* first: the session hands us back &app */
     uint64_t frames, video_bytes, audio_bytes, audio_samples;
+    GstElement *player; /* --file: the decoding pipeline feeding the inter* elements */
+    guint player_watch;
+    gboolean have_video, have_audio; /* streaming thread of decodebin only */
+    char channel[48];   /* inter* channel name, unique to this process */
 };
 
-/* The part of the video branch that produces raw video at the requested format. A file's
- * branch starts at an unlinked queue that decodebin is linked to later. */
-static char *video_source(const struct cr_opts *o)
+/* The part of the video branch that produces raw video at the requested format. */
+static char *video_source(const struct teach *t)
 {
+    const struct cr_opts *o = t->app.opts;
     if (o->test)
         return g_strdup_printf(
             "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=%u,height=%u,"
             "framerate=%u/1 ! clockoverlay time-format=\"%%H:%%M:%%S\" ! ",
             o->width, o->height, o->fps);
-    return g_strdup_printf("%s ! videoconvert ! videoscale ! videorate ! "
+    if (o->file != NULL)
+        return g_strdup_printf("intervideosrc channel=%s-v ! video/x-raw,width=%u,height=%u,"
+                               "framerate=%u/1 ! ",
+                               t->channel, o->width, o->height, o->fps);
+    return g_strdup_printf("v4l2src ! videoconvert ! videoscale ! videorate ! "
                            "video/x-raw,width=%u,height=%u,framerate=%u/1 ! ",
-                           o->file ? "queue name=vin ! clocksync" : "v4l2src", o->width,
-                           o->height, o->fps);
+                           o->width, o->height, o->fps);
 }
 
-static const char *audio_source(const struct cr_opts *o)
+static char *audio_source(const struct teach *t)
 {
+    const struct cr_opts *o = t->app.opts;
     if (o->test)
-        return "audiotestsrc is-live=true wave=sine freq=440 ! ";
-    return o->file ? "queue name=ain ! clocksync ! " : "autoaudiosrc ! ";
+        return g_strdup("audiotestsrc is-live=true wave=sine freq=440 ! ");
+    if (o->file != NULL)
+        return g_strdup_printf("interaudiosrc channel=%s-a ! ", t->channel);
+    return g_strdup("autoaudiosrc ! ");
 }
 
 /* Encoders as the relay expects them: constrained-baseline H.264 with SPS/PPS on every IDR
  * and a keyframe at least every 2 s, so a late joiner waits at most that long (the relay
  * also forwards PLIs). */
-static char *describe(const struct cr_opts *o)
+static char *describe(const struct teach *t)
 {
-    char *v = video_source(o);
+    const struct cr_opts *o = t->app.opts;
+    char *v = video_source(t);
+    char *a = audio_source(t);
     char *d = g_strdup_printf(
         "webrtcbin name=webrtc bundle-policy=max-bundle "
         "%s videoconvert ! queue max-size-buffers=3 max-size-time=0 max-size-bytes=0 "
@@ -52,72 +65,101 @@ static char *describe(const struct cr_opts *o)
         "queue max-size-time=200000000 leaky=downstream ! opusenc name=aenc bitrate=64000 ! "
         "rtpopuspay name=apay pt=111 ! "
         "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! webrtc.",
-        v, 2 * o->fps, o->bitrate_kbps, audio_source(o));
+        v, 2 * o->fps, o->bitrate_kbps, a);
     g_free(v);
+    g_free(a);
     return d;
 }
 
-/* decodebin pad → the video or audio branch, whichever is still free for that kind. */
+/* ---- --file: a separate, non-live player ---------------------------------------------- */
+/* webrtcbin wants live input: a non-live file branch inside the publishing pipeline gets no
+ * configured latency and stalls in webrtcbin's rtpfunnel. So the file plays in a pipeline of
+ * its own, paced by its sinks, into intervideosink/interaudiosink, and the publishing
+ * pipeline reads intervideosrc/interaudiosrc, which are live and fill gaps with the last
+ * frame or silence (standing in, too, for a stream the file lacks). */
+
+/* Each decoded stream gets its branch when it appears, so a file without audio (or video)
+ * has no idle sink that would keep its end-of-stream from completing. */
 static void on_decoded_pad(GstElement *dec, GstPad *pad, gpointer data)
 {
-    GstBin *pipe = GST_BIN(data);
-    GstCaps *caps = gst_pad_get_current_caps(pad);
-    if (caps == NULL)
-        caps = gst_pad_query_caps(pad, NULL);
+    struct teach *t = data;
+    const struct cr_opts *o = t->app.opts;
+    GstCaps *caps = gst_pad_query_caps(pad, NULL);
     const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-    const char *target = g_str_has_prefix(name, "video/")   ? "vin"
-                         : g_str_has_prefix(name, "audio/") ? "ain"
-                                                            : NULL;
-    if (target != NULL) {
-        GstElement *q = gst_bin_get_by_name(pipe, target);
-        GstPad *sink = gst_element_get_static_pad(q, "sink");
-        if (!gst_pad_is_linked(sink) && gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
-            fprintf(stderr, "warning: cannot use the file's %s stream\n", name);
-        gst_object_unref(sink);
-        gst_object_unref(q);
-    }
+    gboolean video = g_str_has_prefix(name, "video/");
+    char *desc = NULL;
+
+    if (video && !t->have_video)
+        desc = g_strdup_printf("queue ! videoconvert ! videoscale ! videorate ! "
+                               "video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1 ! "
+                               "intervideosink channel=%s-v async=false",
+                               o->width, o->height, o->fps, t->channel);
+    else if (g_str_has_prefix(name, "audio/") && !t->have_audio)
+        desc = g_strdup_printf("queue ! audioconvert ! audioresample ! "
+                               "audio/x-raw,format=S16LE,rate=48000,channels=2 ! "
+                               "interaudiosink channel=%s-a async=false",
+                               t->channel);
     gst_caps_unref(caps);
+    if (desc == NULL)
+        return; /* a second stream of a kind, subtitles, ... */
+    GstElement *branch = gst_parse_bin_from_description(desc, TRUE, NULL);
+    g_free(desc);
+    if (branch == NULL)
+        return;
+    gst_bin_add(GST_BIN(t->player), branch);
+    gst_element_sync_state_with_parent(branch);
+    GstPad *sink = gst_element_get_static_pad(branch, "sink");
+    if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
+        *(video ? &t->have_video : &t->have_audio) = TRUE;
+    else
+        fprintf(stderr, "warning: cannot use the file's %s stream\n", name);
+    gst_object_unref(sink);
 }
 
-/* A file without audio (or video) would leave a webrtcbin pad without caps and so without an
- * offer: feed silence (or black) instead. */
-static void on_no_more_pads(GstElement *dec, gpointer data)
+static gboolean on_player_bus(GstBus *bus, GstMessage *msg, gpointer data)
 {
-    static const char *const fill[][2] = {
-        {"vin", "videotestsrc pattern=black"},
-        {"ain", "audiotestsrc wave=silence"},
-    };
-    GstBin *pipe = GST_BIN(data);
-    for (size_t i = 0; i < G_N_ELEMENTS(fill); i++) {
-        GstElement *q = gst_bin_get_by_name(pipe, fill[i][0]);
-        GstPad *sink = gst_element_get_static_pad(q, "sink");
-        if (!gst_pad_is_linked(sink)) {
-            GstElement *src = gst_parse_bin_from_description(fill[i][1], TRUE, NULL);
-            if (src != NULL) {
-                gst_bin_add(pipe, src);
-                gst_element_link(src, q);
-                gst_element_sync_state_with_parent(src);
-            }
-        }
-        gst_object_unref(sink);
-        gst_object_unref(q);
+    struct teach *t = data;
+    GError *err = NULL;
+
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
+        t->player_watch = 0;
+        cr_session_finish(&t->app, 0, "end of file");
+        return G_SOURCE_REMOVE;
     }
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        gst_message_parse_error(msg, &err, NULL);
+        char *why = g_strdup_printf("cannot play '%s': %s", t->app.opts->file, err->message);
+        g_error_free(err);
+        t->player_watch = 0;
+        cr_session_finish(&t->app, 1, why);
+        g_free(why);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
 }
 
-static gboolean add_file_source(GstElement *pipe, const char *path, char **why)
+static GstElement *build_player(struct teach *t, char **why)
 {
-    GstElement *src = gst_element_factory_make("filesrc", NULL);
-    GstElement *dec = gst_element_factory_make("decodebin", NULL);
-    if (src == NULL || dec == NULL) {
-        *why = g_strdup("filesrc/decodebin not available");
-        return FALSE;
+    const struct cr_opts *o = t->app.opts;
+    GError *err = NULL;
+    GstElement *p = gst_parse_launch_full("filesrc name=src ! decodebin name=dec", NULL,
+                                          GST_PARSE_FLAG_FATAL_ERRORS, &err);
+    if (p == NULL) {
+        *why = g_strdup_printf("cannot build the file player: %s", err->message);
+        g_error_free(err);
+        return NULL;
     }
-    g_object_set(src, "location", path, NULL);
-    gst_bin_add_many(GST_BIN(pipe), src, dec, NULL);
-    gst_element_link(src, dec);
-    g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), pipe);
-    g_signal_connect(dec, "no-more-pads", G_CALLBACK(on_no_more_pads), pipe);
-    return TRUE;
+    GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
+    GstElement *dec = gst_bin_get_by_name(GST_BIN(p), "dec");
+    g_object_set(src, "location", o->file, NULL);
+    t->player = p;
+    g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), t);
+    gst_object_unref(src);
+    gst_object_unref(dec);
+    GstBus *bus = gst_element_get_bus(p);
+    t->player_watch = gst_bus_add_watch(bus, on_player_bus, t);
+    gst_object_unref(bus);
+    return p;
 }
 
 /* WHIP publishes only: make every transceiver send-only before the offer is made. */
@@ -157,17 +199,13 @@ static GstElement *teach_build(struct cr_app *app, char **why)
 {
     struct teach *t = (struct teach *)app;
     GError *err = NULL;
-    char *desc = describe(app->opts);
+    char *desc = describe(t);
     GstElement *pipe = gst_parse_launch_full(desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &err);
 
     g_free(desc);
     if (pipe == NULL) {
         *why = g_strdup_printf("cannot build the publishing pipeline: %s", err->message);
         g_error_free(err);
-        return NULL;
-    }
-    if (app->opts->file != NULL && !add_file_source(pipe, app->opts->file, why)) {
-        gst_object_unref(pipe);
         return NULL;
     }
     GstElement *webrtc = gst_bin_get_by_name(GST_BIN(pipe), "webrtc");
@@ -184,6 +222,16 @@ static void teach_sample(struct cr_app *app, struct cr_stats_sample *s)
     s->video_bytes = cr_count_get(&t->video_bytes);
     s->audio_bytes = cr_count_get(&t->audio_bytes);
     s->audio_samples = cr_count_get(&t->audio_samples);
+}
+
+/* The file starts once the first connection is up, so the class sees it from its start;
+ * it keeps playing through reconnects. */
+static void teach_connected(struct cr_app *app, GstElement *pipeline)
+{
+    struct teach *t = (struct teach *)app;
+    if (t->player != NULL &&
+        gst_element_set_state(t->player, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+        cr_session_finish(app, 1, "cannot start playing the file");
 }
 
 static gboolean have_camera(void)
@@ -222,5 +270,23 @@ int cr_teach_run(const struct cr_opts *o)
     t.app.rx_silence_needs_first = TRUE;
     t.app.build = teach_build;
     t.app.sample = teach_sample;
-    return cr_session_run(&t.app);
+    t.app.connected = teach_connected;
+    g_snprintf(t.channel, sizeof(t.channel), "classrelay-%d", (int)getpid());
+    if (o->file != NULL) {
+        char *why = NULL;
+        t.player = build_player(&t, &why);
+        if (t.player == NULL) {
+            fprintf(stderr, "error: %s\n", why);
+            g_free(why);
+            return 1;
+        }
+    }
+    int rc = cr_session_run(&t.app);
+    if (t.player != NULL) {
+        gst_element_set_state(t.player, GST_STATE_NULL);
+        if (t.player_watch != 0)
+            g_source_remove(t.player_watch);
+        gst_object_unref(t.player);
+    }
+    return rc;
 }
