@@ -122,9 +122,29 @@ static void on_offer_created(GstPromise *promise, gpointer data)
     g_atomic_int_set(&p->offer_inflight, 0);
 }
 
+/* Whether every media pad fed into webrtcbin has its caps. Before that, webrtcbin builds the
+ * offer from a caps query, which lacks what only the payloader knows (H.264
+ * packetization-mode, profile-level-id, sprop-parameter-sets), and a relay that requires
+ * packetization-mode=1 rejects the m-line. A receive-only peer has no sink pads. */
+static gboolean sink_caps_known(GstElement *webrtc)
+{
+    GstIterator *it = gst_element_iterate_sink_pads(webrtc);
+    GValue v = G_VALUE_INIT;
+    gboolean known = TRUE;
+
+    while (known && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        known = gst_pad_has_current_caps(GST_PAD(g_value_get_object(&v)));
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return known;
+}
+
 static void try_create_offer(struct cr_peer *p)
 {
-    if (g_atomic_int_get(&p->offer_made) || !g_atomic_int_compare_and_exchange(&p->offer_inflight, 0, 1))
+    if (g_atomic_int_get(&p->offer_made) || !sink_caps_known(p->webrtc) ||
+        !g_atomic_int_compare_and_exchange(&p->offer_inflight, 0, 1))
         return;
     GstPromise *pr = gst_promise_new_with_change_func(on_offer_created, peer_ref(p), peer_unref);
     g_signal_emit_by_name(p->webrtc, "create-offer", NULL, pr);
