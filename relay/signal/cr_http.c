@@ -1,7 +1,5 @@
-#include "cr_http.h"
+#include "cr_http_int.h"
 
-#include <libwebsockets.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,27 +10,6 @@
 
 #define CR_POLL_US (50 * LWS_US_PER_MS)
 
-struct cr_http {
-    struct lws_context *ctx;
-    cr_relay_t *relay;
-    lws_sorted_usec_list_t poll_sul;
-    volatile sig_atomic_t stop;
-};
-
-enum method { M_OTHER = 0, M_GET, M_POST, M_DELETE, M_OPTIONS };
-
-/* Per-request state, zeroed by lws for each connection and reused for keep-alive requests. */
-typedef struct request {
-    enum method method;
-    char path[256];
-    char *body;
-    size_t body_len;
-    int too_big;
-    int bad_type;
-    cr_relay_reply_t reply;
-    int replied; /* reply is ready to be written */
-} request_t;
-
 static void poll_cb(lws_sorted_usec_list_t *sul)
 {
     cr_http_t *h = lws_container_of(sul, cr_http_t, poll_sul);
@@ -40,20 +17,29 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(h->ctx, 0, &h->poll_sul, poll_cb, CR_POLL_US);
 }
 
-static enum method method_of(struct lws *wsi)
+static enum cr_http_method method_of(struct lws *wsi)
 {
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
-        return M_POST;
+        return CR_HTTP_POST;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
-        return M_GET;
+        return CR_HTTP_GET;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
-        return M_DELETE;
+        return CR_HTTP_DELETE;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI))
-        return M_OPTIONS;
-    return M_OTHER;
+        return CR_HTTP_OPTIONS;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI))
+        return CR_HTTP_PATCH;
+    return CR_HTTP_OTHER;
 }
 
-static void request_reset(request_t *rq)
+int cr__http_header(struct lws *wsi, enum lws_token_indexes token, char *buf, size_t cap)
+{
+    if (lws_hdr_total_length(wsi, token) <= 0 || cap == 0)
+        return -1;
+    return lws_hdr_copy(wsi, buf, (int)cap, token);
+}
+
+static void request_reset(cr_http_request_t *rq)
 {
     free(rq->body);
     cr_relay_reply_dispose(&rq->reply);
@@ -63,8 +49,7 @@ static void request_reset(request_t *rq)
 /* Error bodies are JSON: {"error":{"code":4042,"message":"..."}}. */
 static void error_body(cr_relay_reply_t *rep)
 {
-    char buf[512];
-    char msg[300];
+    char buf[640], msg[520];
     size_t j = 0;
     for (size_t i = 0; rep->message[i] && j < sizeof(msg) - 2; i++) {
         char c = rep->message[i];
@@ -80,40 +65,24 @@ static void error_body(cr_relay_reply_t *rep)
     rep->content_type = "application/json";
 }
 
-static void route(cr_http_t *h, request_t *rq)
+static void route(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
-    const char *p = rq->path;
+    int method_ok;
+    const cr_http_route_t *r = cr__http_route_find(rq, &method_ok);
     cr_relay_reply_t *rep = &rq->reply;
-    int is_whip = strncmp(p, "/whip/", 6) == 0, is_whep = strncmp(p, "/whep/", 6) == 0;
 
-    if (rq->method == M_OPTIONS) {
-        rep->status = 204;
-    } else if (is_whip || is_whep) {
-        if (rq->method != M_POST)
-            cr_relay_reply_error(rep, CR_API_METHOD, "use POST with an SDP offer");
-        else if (rq->too_big)
-            cr_relay_reply_error(rep, CR_API_TOO_BIG, "SDP offer over 32768 bytes");
-        else if (rq->bad_type)
-            cr_relay_reply_error(rep, CR_API_CONTENT_TYPE, NULL);
-        else
-            cr_relay_offer(h->relay, is_whip ? CR_PEER_PUBLISHER : CR_PEER_SUBSCRIBER, p + 6,
-                           rq->body ? rq->body : "", rq->body_len, rep);
-    } else if (strncmp(p, "/resource/", 10) == 0) {
-        if (rq->method == M_DELETE)
-            cr_relay_delete(h->relay, p + 10, rep);
-        else
-            cr_relay_reply_error(rep, CR_API_METHOD, "use DELETE to end a session");
-    } else if (strcmp(p, "/api/status") == 0 && rq->method == M_GET) {
-        cr_relay_status(h->relay, rep);
-    } else if (strcmp(p, "/") == 0 && rq->method == M_GET) {
-        static const char text[] = "classrelay: POST an SDP offer to /whip/<class-id> to publish, "
-                                   "/whep/<class-id> to watch; GET /api/status for status.\n";
-        rep->status = 200;
-        rep->body = strdup(text);
-        rep->body_len = rep->body ? strlen(text) : 0;
-        rep->content_type = "text/plain";
+    if (rq->method == CR_HTTP_OPTIONS && r != NULL) {
+        rep->status = 204; /* CORS preflight; the allow headers go on every reply */
+    } else if (r == NULL) {
+        cr_relay_reply_error(rep, CR_API_NO_ROUTE, rq->path);
+    } else if (!method_ok) {
+        cr_relay_reply_error(rep, CR_API_METHOD, NULL);
+    } else if (r->needs_sdp_body && rq->too_big) {
+        cr_relay_reply_error(rep, CR_API_TOO_BIG, "SDP offer over 32768 bytes");
+    } else if (r->needs_sdp_body && rq->bad_type) {
+        cr_relay_reply_error(rep, CR_API_CONTENT_TYPE, NULL);
     } else {
-        cr_relay_reply_error(rep, CR_API_NO_ROUTE, p);
+        r->handler(h, wsi, rq);
     }
     if (rep->code != 0)
         error_body(rep);
@@ -127,7 +96,7 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
                                        (int)strlen(value), p, end);
 }
 
-static int write_reply(struct lws *wsi, request_t *rq)
+static int write_reply(struct lws *wsi, cr_http_request_t *rq)
 {
     unsigned char buf[LWS_PRE + 2048];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
@@ -137,7 +106,7 @@ static int write_reply(struct lws *wsi, request_t *rq)
                                     rep->content_type ? rep->content_type : "text/plain",
                                     (lws_filepos_t)rep->body_len, &p, end) ||
         add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
-        add_header(wsi, "access-control-allow-methods:", "GET, POST, DELETE, OPTIONS", &p, end) ||
+        add_header(wsi, "access-control-allow-methods:", "GET, POST, DELETE, PATCH, OPTIONS", &p, end) ||
         add_header(wsi, "access-control-allow-headers:", "content-type, authorization", &p, end) ||
         add_header(wsi, "access-control-expose-headers:", "location", &p, end) ||
         add_header(wsi, "cache-control:", "no-store", &p, end))
@@ -162,36 +131,44 @@ static int write_reply(struct lws *wsi, request_t *rq)
     return done ? -1 : 0;
 }
 
-static int on_http(struct lws *wsi, request_t *rq, const char *uri)
+static void split_uri(cr_http_request_t *rq, struct lws *wsi, const char *uri)
+{
+    snprintf(rq->path, sizeof(rq->path), "%s", uri ? uri : "/");
+    /* lws keeps the query string apart from the URI path; fetch it whole. */
+    int n = lws_hdr_copy(wsi, rq->query, sizeof(rq->query), WSI_TOKEN_HTTP_URI_ARGS);
+    if (n < 0)
+        rq->query[0] = '\0';
+}
+
+static int on_http(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq, const char *uri)
 {
     char ctype[64];
     request_reset(rq);
-    snprintf(rq->path, sizeof(rq->path), "%s", uri ? uri : "/");
+    split_uri(rq, wsi, uri);
     rq->method = method_of(wsi);
-    if (rq->method != M_POST) {
-        route(lws_context_user(lws_get_context(wsi)), rq);
+    if (rq->method != CR_HTTP_POST && rq->method != CR_HTTP_PATCH) {
+        route(h, wsi, rq);
         lws_callback_on_writable(wsi);
         return 0;
     }
-    int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-    if (clen > 0) {
-        char lenbuf[24];
-        lws_hdr_copy(wsi, lenbuf, sizeof(lenbuf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        if (strtoul(lenbuf, NULL, 10) > CR_HTTP_MAX_BODY)
-            rq->too_big = 1;
-    }
-    if (lws_hdr_copy(wsi, ctype, sizeof(ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
+    char lenbuf[24];
+    if (cr__http_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, lenbuf, sizeof(lenbuf)) > 0 &&
+        strtoul(lenbuf, NULL, 10) > CR_HTTP_MAX_BODY)
+        rq->too_big = 1;
+    if (cr__http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ctype, sizeof(ctype)) <= 0 ||
         strncmp(ctype, "application/sdp", 15) != 0)
         rq->bad_type = 1;
-    if (rq->too_big || rq->bad_type) {
+    int method_ok;
+    const cr_http_route_t *r = cr__http_route_find(rq, &method_ok);
+    if (r == NULL || !method_ok || (r->needs_sdp_body && (rq->too_big || rq->bad_type))) {
         /* Answer at once without reading the body. */
-        route(lws_context_user(lws_get_context(wsi)), rq);
+        route(h, wsi, rq);
         lws_callback_on_writable(wsi);
     }
     return 0;
 }
 
-static int on_body(request_t *rq, const void *in, size_t len)
+static int on_body(cr_http_request_t *rq, const void *in, size_t len)
 {
     if (rq->replied || rq->too_big)
         return 0;
@@ -211,17 +188,17 @@ static int on_body(request_t *rq, const void *in, size_t len)
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-    request_t *rq = user;
+    cr_http_request_t *rq = user;
     cr_http_t *h = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return on_http(wsi, rq, in);
+        return on_http(h, wsi, rq, in);
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(rq, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!rq->replied)
-            route(h, rq);
+            route(h, wsi, rq);
         lws_callback_on_writable(wsi);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -236,11 +213,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     default:
         break;
     }
+    /* Never LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: see the CVE note in cr_http.h. */
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 static const struct lws_protocols protocols[] = {
-    {"http", callback, sizeof(request_t), 0, 0, NULL, 0},
+    {"http", callback, sizeof(cr_http_request_t), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -256,6 +234,7 @@ int cr_http_new(cr_http_t **out, const cr_conf_t *conf, cr_relay_t *relay, char 
     if (h == NULL)
         return CR_ENOMEM;
     h->relay = relay;
+    h->conf = conf;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     memset(&info, 0, sizeof(info));
     info.port = conf->http_port;
