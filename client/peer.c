@@ -379,6 +379,26 @@ static void on_remote_set(GstPromise *promise, gpointer data)
     }
 }
 
+/* webrtcbin 1.22 wants a=fingerprint in every m-line of an answer, even a rejected one or
+ * when the answer gives it once at session level (RFC 8122 section 5 allows both). Copy the
+ * answer's fingerprint to m-lines that lack it. */
+static void spread_fingerprint(GstSDPMessage *m)
+{
+    const char *fp = gst_sdp_message_get_attribute_val(m, "fingerprint");
+
+    for (guint i = 0; fp == NULL && i < gst_sdp_message_medias_len(m); i++)
+        fp = gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(m, i), "fingerprint");
+    if (fp == NULL)
+        return; /* webrtcbin will say what is missing */
+    char *copy = g_strdup(fp); /* adding attributes may move the one fp points into */
+    for (guint i = 0; i < gst_sdp_message_medias_len(m); i++) {
+        GstSDPMedia *media = (GstSDPMedia *)gst_sdp_message_get_media(m, i);
+        if (gst_sdp_media_get_attribute_val(media, "fingerprint") == NULL)
+            gst_sdp_media_add_attribute(media, "fingerprint", copy);
+    }
+    g_free(copy);
+}
+
 void cr_peer_set_answer(struct cr_peer *p, const char *sdp)
 {
     GstSDPMessage *m = NULL;
@@ -389,6 +409,7 @@ void cr_peer_set_answer(struct cr_peer *p, const char *sdp)
         post(p, EV_ERROR, 0, g_strdup("the relay's answer is not a usable SDP"));
         return;
     }
+    spread_fingerprint(m);
     GstWebRTCSessionDescription *d = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, m);
     GstPromise *pr = gst_promise_new_with_change_func(on_remote_set, peer_ref(p), peer_unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", d, pr);
