@@ -118,10 +118,12 @@ for i in 1 2 3; do
 done
 sleep $KILL_AFTER
 KILL_UNIX=$(now)
-kill -9 "$ATT3" 2>/dev/null
-wait "$ATT3" 2>/dev/null
-wait "$ATT1"; RC1=$?
-wait "$ATT2"; RC2=$?
+{ # bash would report the SIGKILLed job on stderr: that is the point, not news
+    kill -9 "$ATT3"
+    wait "$ATT3"
+    wait "$ATT1"; RC1=$?
+    wait "$ATT2"; RC2=$?
+} 2>/dev/null
 relay_alive=0
 kill -0 "$RELAY" 2>/dev/null && relay_alive=1
 kill -INT "$TEACH" 2>/dev/null
