@@ -44,7 +44,7 @@ static void on_connected(struct cr_worker *w, cr_peer_t *p)
     cr__worker_post_event(w, p, CR_EV_PEER_CONNECTED, CR_CLOSE_REQUESTED);
     /* A new subscriber can decode nothing until the next keyframe: ask for one now. */
     if (p->role == CR_PEER_SUBSCRIBER)
-        cr__request_keyframe(w, p->cls);
+        cr__request_keyframe(p->source, cr__fanout_target_layer(p));
 }
 
 void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len)
@@ -59,18 +59,6 @@ void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_
         cr__worker_close_peer(w, p, CR_CLOSE_DTLS);
     else if (st < 0)
         atomic_fetch_add(&w->stats.drop_malformed, 1);
-}
-
-/* --- keyframe requests --- */
-
-void cr__request_keyframe(struct cr_worker *w, cr_class_t *c)
-{
-    (void)w;
-    if (c == NULL || c->publisher == NULL)
-        return;
-    for (unsigned i = 0; i < c->publisher->n_pub; i++)
-        if (c->publisher->pub[i].kind == CR_SDP_VIDEO)
-            c->publisher->pub[i].kf_pending = 1;
 }
 
 /* --- forwarding --- */
@@ -106,24 +94,38 @@ static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, c
     cr__worker_send_commit(w, sub, len);
 }
 
-static void forward(struct cr_worker *w, cr_class_t *c, const cr_pub_stream_t *s, const cr_rtp_hdr_t *h)
+/* Video: a subscriber receives one layer. It starts, and moves to its target layer, only at a
+ * keyframe of that layer, so its decoder never sees a picture it cannot decode. */
+static int video_gate(cr_sub_stream_t *ss, const cr_pub_stream_t *s, int *keyframe, const cr_rtp_hdr_t *h)
 {
-    int keyframe = s->kind == CR_SDP_VIDEO && (s->is_vp8 ? cr_rtp_vp8_is_keyframe(h->payload, h->payload_len)
-                                                          : cr_rtp_h264_is_keyframe(h->payload, h->payload_len));
+    if (ss->cur_layer == s->layer && !ss->need_keyframe)
+        return 1;
+    if (ss->target_layer != s->layer && !(ss->cur_layer == s->layer && ss->need_keyframe))
+        return 0;
+    if (*keyframe < 0)
+        *keyframe = s->is_vp8 ? cr_rtp_vp8_is_keyframe(h->payload, h->payload_len)
+                              : cr_rtp_h264_is_keyframe(h->payload, h->payload_len);
+    if (!*keyframe)
+        return 0;
+    ss->cur_layer = (int8_t)s->layer;
+    ss->need_keyframe = 0;
+    return 1;
+}
+
+static void forward(struct cr_worker *w, cr_peer_t *pub, const cr_pub_stream_t *s, const cr_rtp_hdr_t *h)
+{
+    int keyframe = -1; /* computed at most once, and only when a subscriber waits for one */
+    if (s->kind == CR_SDP_VIDEO ? pub->video_muted : pub->audio_muted)
+        return;
     cr_list_t *it, *tmp;
-    cr_list_foreach_safe(it, tmp, &c->subscribers)
+    cr_list_foreach_safe(it, tmp, &pub->fanout)
     {
-        cr_peer_t *sub = cr_container_of(it, cr_peer_t, class_link);
+        cr_peer_t *sub = cr_container_of(it, cr_peer_t, fanout_link);
         if (sub->state != CR_PEER_CONNECTED)
             continue;
         cr_sub_stream_t *ss = sub_stream_of_kind(sub, s->kind);
-        if (ss == NULL)
+        if (ss == NULL || (s->kind == CR_SDP_VIDEO && !video_gate(ss, s, &keyframe, h)))
             continue;
-        if (ss->need_keyframe) {
-            if (!keyframe)
-                continue;
-            ss->need_keyframe = 0;
-        }
         send_rtp(w, sub, ss, h);
         atomic_fetch_add(&w->stats.forwarded, 1);
     }
@@ -157,17 +159,37 @@ static void update_receive_stats(cr_pub_stream_t *s, const cr_rtp_hdr_t *h, uint
     s->last_transit = transit;
 }
 
+static void bind_ssrc(cr_pub_stream_t *s, uint32_t ssrc)
+{
+    s->ssrc = ssrc;
+    s->seq_started = 0;
+    s->received = 0;
+    s->expected_prior = 0;
+    s->received_prior = 0;
+    s->have_sr = 0;
+}
+
+/* Finds the stream of a packet. A new SSRC is bound by its rtp-stream-id (simulcast, RFC 8852) or,
+ * for a stream without rid, by payload type (when the offer announced no SSRC, or it changed). */
 static cr_pub_stream_t *pub_stream_for(cr_peer_t *p, const cr_rtp_hdr_t *h)
 {
     for (unsigned i = 0; i < p->n_pub; i++)
         if (p->pub[i].ssrc == h->ssrc)
             return &p->pub[i];
-    /* Not announced in SDP (or changed): bind it by payload type. */
+    const uint8_t *rid;
+    size_t rid_len;
+    if (p->rid_ext_id != 0 && cr_rtp_ext_find(h, p->rid_ext_id, &rid, &rid_len) == 0) {
+        for (unsigned i = 0; i < p->n_pub; i++) {
+            if (strlen(p->pub[i].rid) == rid_len && memcmp(p->pub[i].rid, rid, rid_len) == 0) {
+                bind_ssrc(&p->pub[i], h->ssrc);
+                return &p->pub[i];
+            }
+        }
+        return NULL;
+    }
     for (unsigned i = 0; i < p->n_pub; i++) {
-        if (p->pub[i].pt == h->payload_type) {
-            p->pub[i].ssrc = h->ssrc;
-            p->pub[i].seq_started = 0;
-            p->pub[i].received = 0;
+        if (p->pub[i].rid[0] == '\0' && p->pub[i].pt == h->payload_type) {
+            bind_ssrc(&p->pub[i], h->ssrc);
             return &p->pub[i];
         }
     }
@@ -187,8 +209,10 @@ static void publisher_rtp(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt,
         return;
     }
     update_receive_stats(s, &h, w->now_us);
+    s->last_pkt_us = w->now_us;
+    s->bytes += len;
     cr_history_put(&s->hist, h.seq, pkt, len, w->now_us);
-    forward(w, p->cls, s, &h);
+    forward(w, p, s, &h);
 }
 
 /* --- RTCP from peers --- */
@@ -212,7 +236,7 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
 {
     uint16_t seqs[CR_NACK_MAX];
     uint32_t sender, media;
-    cr_peer_t *pub = sub->cls ? sub->cls->publisher : NULL;
+    cr_peer_t *pub = sub->source;
     int n = cr_rtcp_nack_parse(r, seqs, CR_NACK_MAX);
     if (n <= 0 || pub == NULL || cr_rtcp_fb_ssrcs(r, &sender, &media) != 0)
         return;
@@ -250,7 +274,7 @@ static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt
     } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
         p->kf_requests_in++;
         atomic_fetch_add(&w->stats.kf_requests_in, 1);
-        cr__request_keyframe(w, p->cls);
+        cr__request_keyframe(p->source, cr__fanout_target_layer(p));
     }
 }
 

@@ -34,22 +34,45 @@ static uint32_t offered_media_ssrc(const cr_sdp_media_t *m)
     return 0;
 }
 
-static int add_pub_stream(cr_peer_t *p, const cr_sdp_media_t *off, const cr_sdp_media_t *ans,
-                          unsigned history_packets)
+static int add_pub_layer(cr_peer_t *p, const cr_sdp_media_t *off, const cr_sdp_media_t *ans,
+                         const char *rid, uint8_t layer, unsigned history_packets)
 {
+    if (p->n_pub >= CR_PEER_MAX_PUB)
+        return 0; /* more layers than we keep: the extra ones are ignored */
     cr_pub_stream_t *s = &p->pub[p->n_pub];
     memset(s, 0, sizeof(*s));
     s->kind = ans->kind;
     s->pt = ans->codecs[0].pt;
     s->clock_rate = ans->codecs[0].clock_rate;
     s->is_vp8 = strcasecmp(ans->codecs[0].name, "VP8") == 0;
-    s->ssrc = offered_media_ssrc(off);
+    s->layer = layer;
+    if (copy_str(s->rid, sizeof(s->rid), rid) != 0)
+        return CR_EINVAL;
+    /* Simulcast layers are bound by their rid header extension; a single stream by its SDP SSRC. */
+    s->ssrc = rid[0] ? 0 : offered_media_ssrc(off);
     int err = cr_history_init(&s->hist, ans->kind == CR_SDP_VIDEO ? history_packets : 128,
                               CR_HISTORY_SLOT);
     if (err != 0)
         return err;
     p->n_pub++;
     return 0;
+}
+
+static int add_pub_stream(cr_peer_t *p, const cr_sdp_media_t *off, const cr_sdp_media_t *ans,
+                          unsigned history_packets)
+{
+    unsigned n_layers = 0;
+    int err = 0;
+    if (ans->kind == CR_SDP_VIDEO && p->rid_ext_id == 0)
+        p->rid_ext_id = cr_sdp_ext_id(ans, CR_SDP_EXT_RID);
+    for (unsigned i = 0; i < ans->n_rids && err == 0; i++) {
+        if (ans->rids[i].send || p->rid_ext_id == 0)
+            continue; /* the answer lists what the relay receives */
+        err = add_pub_layer(p, off, ans, ans->rids[i].id, (uint8_t)n_layers++, history_packets);
+    }
+    if (n_layers == 0 && err == 0)
+        err = add_pub_layer(p, off, ans, "", 0, history_packets);
+    return err;
 }
 
 static int add_sub_stream(cr_peer_t *p, const cr_sdp_media_t *ans)
@@ -64,6 +87,8 @@ static int add_sub_stream(cr_peer_t *p, const cr_sdp_media_t *ans)
     s->clock_rate = ans->codecs[0].clock_rate;
     s->ssrc = ans->ssrcs[0].ssrc;
     s->need_keyframe = ans->kind == CR_SDP_VIDEO;
+    s->cur_layer = -1;
+    s->target_layer = 0;
     cr_rewriter_init(&s->rw, s->ssrc, s->clock_rate, (uint16_t)(rnd[0] << 8 | rnd[1]),
                      (uint32_t)rnd[2] << 24 | (uint32_t)rnd[3] << 16 | (uint32_t)rnd[4] << 8 | rnd[5]);
     p->n_sub++;
@@ -80,6 +105,8 @@ int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
         return CR_ENOMEM;
     cr_list_init(&p->class_link);
     cr_list_init(&p->worker_link);
+    cr_list_init(&p->fanout);
+    cr_list_init(&p->fanout_link);
     p->role = role;
     p->state = CR_PEER_NEW;
     p->created_us = cr_now_us();
@@ -95,7 +122,7 @@ int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
             continue;
         if (am->kind != CR_SDP_AUDIO && am->kind != CR_SDP_VIDEO)
             continue;
-        if (p->n_pub + p->n_sub >= CR_PEER_MAX_STREAMS)
+        if (p->n_sub >= CR_PEER_MAX_STREAMS || p->n_pub >= CR_PEER_MAX_PUB)
             break;
         /* The relay takes the transport from the first accepted m-line (BUNDLE). */
         if (p->remote_ufrag[0] == '\0') {

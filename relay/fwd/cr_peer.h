@@ -22,7 +22,9 @@
 
 #define CR_CLASS_ID_MAX 64
 #define CR_RESOURCE_ID_LEN 32
-#define CR_PEER_MAX_STREAMS 2 /* one audio and one video stream per peer */
+#define CR_PEER_MAX_STREAMS 2 /* a subscriber receives one audio and one video stream */
+#define CR_PEER_MAX_PUB 4     /* a publisher sends audio and up to three simulcast video layers */
+#define CR_RID_MAX 16
 #define CR_ICE_UFRAG_LEN 8
 #define CR_ICE_PWD_LEN 24
 
@@ -46,6 +48,10 @@ enum cr_peer_close_reason {
 /** A stream the relay receives from a publisher. */
 typedef struct cr_pub_stream {
     enum cr_sdp_kind kind;
+    char rid[CR_RID_MAX]; /* simulcast layer's RTP stream id, "" without simulcast */
+    uint8_t layer;        /* video layer index in the offer's rid order; 0 = the first (highest) */
+    uint64_t last_pkt_us; /* last packet received: a layer the publisher stopped sending is skipped */
+    uint64_t bytes;
     uint8_t pt;
     uint8_t is_vp8; /* video codec: VP8, else H.264 (for keyframe detection) */
     uint32_t clock_rate;
@@ -82,6 +88,8 @@ typedef struct cr_sub_stream {
     uint32_t packets;
     uint32_t octets;
     uint8_t need_keyframe; /* video: forward nothing until a keyframe starts a decodable picture */
+    int8_t cur_layer;      /* video layer being forwarded, -1 none */
+    int8_t target_layer;   /* layer to switch to at its next keyframe */
 } cr_sub_stream_t;
 
 struct cr_class;
@@ -95,6 +103,9 @@ typedef struct cr_peer {
 
     enum cr_peer_role role;
     enum cr_peer_state state;
+    /* Publisher: the class's main source (the teacher), which replaces a previous main publisher;
+     * otherwise an additional source (a classroom sending back). Set before cr_worker_add_peer. */
+    uint8_t is_main;
     char resource_id[CR_RESOURCE_ID_LEN + 1];
     char class_id[CR_CLASS_ID_MAX + 1];
 
@@ -112,10 +123,17 @@ typedef struct cr_peer {
     cr_dtls_t *dtls;
     cr_srtp_t *srtp;
 
-    cr_pub_stream_t pub[CR_PEER_MAX_STREAMS];
+    cr_pub_stream_t pub[CR_PEER_MAX_PUB];
     unsigned n_pub;
+    uint8_t rid_ext_id; /* RFC 8852 rtp-stream-id header extension id, 0 if not negotiated */
+    uint8_t audio_muted, video_muted;
+    cr_list_t fanout; /* publisher: the subscribers currently receiving it (fanout_link) */
     cr_sub_stream_t sub[CR_PEER_MAX_STREAMS];
     unsigned n_sub;
+    cr_list_t fanout_link;                   /* subscriber: in its source's fanout */
+    struct cr_peer *source;                  /* subscriber: the publisher it receives now, or NULL */
+    char source_id[CR_RESOURCE_ID_LEN + 1];  /* subscriber: wanted source, "" = the class's main */
+    char want_rid[CR_RID_MAX];               /* subscriber: wanted simulcast layer, "" = best */
 
     uint32_t rtcp_ssrc; /* the SSRC our own RTCP reports are sent from */
     uint64_t next_rtcp_us;

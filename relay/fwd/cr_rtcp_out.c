@@ -44,8 +44,8 @@ static void report_block(const cr_pub_stream_t *s, uint64_t now_us, cr_rtcp_repo
 
 static void publisher_report(struct cr_worker *w, cr_peer_t *p)
 {
-    cr_rtcp_report_block_t blocks[CR_PEER_MAX_STREAMS];
-    uint32_t ssrcs[CR_PEER_MAX_STREAMS];
+    cr_rtcp_report_block_t blocks[CR_PEER_MAX_PUB];
+    uint32_t ssrcs[CR_PEER_MAX_PUB];
     unsigned n = 0;
     for (unsigned i = 0; i < p->n_pub; i++) {
         cr_pub_stream_t *s = &p->pub[i];
@@ -78,7 +78,7 @@ static void publisher_report(struct cr_worker *w, cr_peer_t *p)
  * since that SR arrived) so audio and video keep the publisher's lip-sync through the relay. */
 static void subscriber_reports(struct cr_worker *w, cr_peer_t *p)
 {
-    cr_peer_t *pub = p->cls ? p->cls->publisher : NULL;
+    cr_peer_t *pub = p->source;
     if (pub == NULL)
         return;
     for (unsigned i = 0; i < p->n_sub; i++) {

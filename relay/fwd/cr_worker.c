@@ -13,13 +13,15 @@
 #include "cr_err.h"
 #include "cr_log.h"
 
-enum cmd_type { CMD_ADD_PEER = 1, CMD_REMOVE_PEER = 2 };
+enum cmd_type { CMD_ADD_PEER = 1, CMD_REMOVE_PEER, CMD_SET_SOURCE, CMD_SET_LAYER, CMD_SET_MUTED };
 
 typedef struct worker_cmd {
     cr_list_t link;
     enum cmd_type type;
     cr_peer_t *peer;
     char resource_id[CR_RESOURCE_ID_LEN + 1];
+    char arg[CR_RESOURCE_ID_LEN + 1]; /* source resource id or rid */
+    int audio, video;
 } worker_cmd_t;
 
 /* --- hash chains: by local ICE ufrag (for STUN) and by remote transport address (for the rest) --- */
@@ -131,6 +133,7 @@ static cr_class_t *class_get(struct cr_worker *w, const char *id, int create)
     if (c == NULL)
         return NULL;
     snprintf(c->id, sizeof(c->id), "%s", id);
+    cr_list_init(&c->publishers);
     cr_list_init(&c->subscribers);
     cr_list_insert(&w->classes, &c->link);
     atomic_fetch_add(&w->stats.classes, 1);
@@ -139,7 +142,7 @@ static cr_class_t *class_get(struct cr_worker *w, const char *id, int create)
 
 static void class_release_if_empty(struct cr_worker *w, cr_class_t *c)
 {
-    if (c->publisher != NULL || !cr_list_empty(&c->subscribers))
+    if (!cr_list_empty(&c->publishers) || !cr_list_empty(&c->subscribers))
         return;
     cr_list_unlink(&c->link);
     free(c);
@@ -178,11 +181,17 @@ void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close
     ufrag_unlink(w, p);
     cr_list_unlink(&p->worker_link);
     cr_list_unlink(&p->class_link);
+    cr_list_unlink(&p->fanout_link);
     if (c != NULL) {
-        if (c->publisher == p)
-            c->publisher = NULL;
-        else if (p->role == CR_PEER_SUBSCRIBER)
+        if (p->role == CR_PEER_PUBLISHER) {
+            cr__fanout_unbind_publisher(c, p);
+            if (c->main == p)
+                c->main = NULL;
+            if (reason != CR_CLOSE_SHUTDOWN)
+                cr__fanout_rebind_all(c, w->now_us);
+        } else {
             c->n_subscribers--;
+        }
         class_release_if_empty(w, c);
     }
     cr_peer_free(p);
@@ -209,27 +218,60 @@ static void add_peer(struct cr_worker *w, cr_peer_t *p)
     *head = p;
     atomic_fetch_add(&w->stats.peers, 1);
     if (p->role == CR_PEER_PUBLISHER) {
-        /* A new publisher replaces the old one (a teacher reconnecting); subscribers' rewriters
-         * see the new SSRCs and continue their sequences seamlessly. */
-        if (c->publisher != NULL)
-            cr__worker_close_peer(w, c->publisher, CR_CLOSE_REQUESTED);
-        c->publisher = p;
+        /* A new main publisher replaces the old one (a teacher reconnecting); subscribers'
+         * rewriters see the new SSRCs and continue their sequences seamlessly. */
+        cr_peer_t *old = p->is_main ? c->main : NULL;
+        /* Join before the old one leaves, so the class is never empty (and never freed) here. */
+        cr_list_insert(&c->publishers, &p->class_link);
+        if (p->is_main)
+            c->main = p;
+        if (old != NULL)
+            cr__worker_close_peer(w, old, CR_CLOSE_REQUESTED);
+        cr__fanout_rebind_all(c, w->now_us);
     } else {
         cr_list_insert(&c->subscribers, &p->class_link);
         c->n_subscribers++;
+        cr__fanout_bind(c, p, w->now_us);
     }
 }
 
-static void remove_peer(struct cr_worker *w, const char *resource_id)
+static cr_peer_t *find_resource(struct cr_worker *w, const char *resource_id)
 {
     cr_list_t *it, *tmp;
     cr_list_foreach_safe(it, tmp, &w->peers)
     {
         cr_peer_t *p = cr_container_of(it, cr_peer_t, worker_link);
-        if (strcmp(p->resource_id, resource_id) == 0) {
+        if (strcmp(p->resource_id, resource_id) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static void apply_command(struct cr_worker *w, worker_cmd_t *cmd)
+{
+    cr_peer_t *p = cmd->type == CMD_ADD_PEER ? NULL : find_resource(w, cmd->resource_id);
+    switch (cmd->type) {
+    case CMD_ADD_PEER:
+        add_peer(w, cmd->peer);
+        break;
+    case CMD_REMOVE_PEER:
+        if (p != NULL)
             cr__worker_close_peer(w, p, CR_CLOSE_REQUESTED);
-            return;
+        break;
+    case CMD_SET_SOURCE:
+        if (p != NULL && p->role == CR_PEER_SUBSCRIBER && p->cls != NULL) {
+            memcpy(p->source_id, cmd->arg, sizeof(p->source_id));
+            cr__fanout_bind(p->cls, p, w->now_us);
         }
+        break;
+    case CMD_SET_LAYER:
+        if (p != NULL && p->role == CR_PEER_SUBSCRIBER)
+            cr__fanout_set_layer(p, cmd->arg, w->now_us);
+        break;
+    case CMD_SET_MUTED:
+        if (p != NULL && p->role == CR_PEER_PUBLISHER)
+            cr__fanout_set_muted(p, cmd->audio, cmd->video);
+        break;
     }
 }
 
@@ -242,10 +284,7 @@ static void handle_commands(struct cr_worker *w)
     {
         worker_cmd_t *cmd = cr_container_of(it, worker_cmd_t, link);
         cr_list_unlink(it);
-        if (cmd->type == CMD_ADD_PEER)
-            add_peer(w, cmd->peer);
-        else
-            remove_peer(w, cmd->resource_id);
+        apply_command(w, cmd);
         free(cmd);
     }
 }
@@ -377,6 +416,8 @@ static void housekeeping(struct cr_worker *w)
             cr__rtcp_tick(w, p);
             if (p->role == CR_PEER_PUBLISHER)
                 cr__keyframe_tick(w, p);
+            else
+                cr__fanout_retarget(p, w->now_us);
         }
     }
 }
@@ -508,8 +549,12 @@ void cr_worker_free(cr_worker_t *w)
     free(w);
 }
 
-static int post_cmd(struct cr_worker *w, enum cmd_type type, cr_peer_t *p, const char *resource_id)
+static int post_cmd(struct cr_worker *w, enum cmd_type type, cr_peer_t *p, const char *resource_id,
+                    const char *arg, int audio, int video)
 {
+    if ((resource_id != NULL && strlen(resource_id) > CR_RESOURCE_ID_LEN) ||
+        (arg != NULL && strlen(arg) > CR_RESOURCE_ID_LEN))
+        return CR_EINVAL;
     worker_cmd_t *cmd = calloc(1, sizeof(*cmd));
     if (cmd == NULL)
         return CR_ENOMEM;
@@ -518,6 +563,10 @@ static int post_cmd(struct cr_worker *w, enum cmd_type type, cr_peer_t *p, const
     cmd->peer = p;
     if (resource_id != NULL)
         snprintf(cmd->resource_id, sizeof(cmd->resource_id), "%s", resource_id);
+    if (arg != NULL)
+        snprintf(cmd->arg, sizeof(cmd->arg), "%s", arg);
+    cmd->audio = audio;
+    cmd->video = video;
     int err = cr_mailbox_post(&w->cmds, &cmd->link);
     if (err != 0)
         free(cmd);
@@ -526,12 +575,29 @@ static int post_cmd(struct cr_worker *w, enum cmd_type type, cr_peer_t *p, const
 
 int cr_worker_add_peer(cr_worker_t *w, cr_peer_t *p)
 {
-    return post_cmd(w, CMD_ADD_PEER, p, NULL);
+    return post_cmd(w, CMD_ADD_PEER, p, NULL, NULL, 0, 0);
 }
 
 int cr_worker_remove_peer(cr_worker_t *w, const char *resource_id)
 {
-    return post_cmd(w, CMD_REMOVE_PEER, NULL, resource_id);
+    return post_cmd(w, CMD_REMOVE_PEER, NULL, resource_id, NULL, 0, 0);
+}
+
+int cr_worker_set_source(cr_worker_t *w, const char *sub_resource, const char *source_resource)
+{
+    return post_cmd(w, CMD_SET_SOURCE, NULL, sub_resource, source_resource ? source_resource : "", 0, 0);
+}
+
+int cr_worker_set_layer(cr_worker_t *w, const char *sub_resource, const char *rid)
+{
+    if (rid != NULL && strlen(rid) >= CR_RID_MAX)
+        return CR_EINVAL;
+    return post_cmd(w, CMD_SET_LAYER, NULL, sub_resource, rid ? rid : "", 0, 0);
+}
+
+int cr_worker_set_muted(cr_worker_t *w, const char *pub_resource, int audio_muted, int video_muted)
+{
+    return post_cmd(w, CMD_SET_MUTED, NULL, pub_resource, NULL, audio_muted != 0, video_muted != 0);
 }
 
 uint16_t cr_worker_port(const cr_worker_t *w)

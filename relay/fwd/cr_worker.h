@@ -66,6 +66,24 @@ int cr_worker_add_peer(cr_worker_t *w, cr_peer_t *p);
 /** Asks the worker to remove and free the peer with this resource id (no-op if already gone). */
 int cr_worker_remove_peer(cr_worker_t *w, const char *resource_id);
 
+/**
+ * Points subscriber sub_resource at the media of publisher source_resource in the same class, or at
+ * the class's main publisher (the teacher) when source_resource is NULL or "". The switch is seamless
+ * for the receiver: sequence numbers and timestamps continue, video resumes at the new source's next
+ * keyframe (which the worker requests). If the source is not (yet) present, the subscriber waits for
+ * it. Used for the teacher's classroom grid and for "on stage".
+ */
+int cr_worker_set_source(cr_worker_t *w, const char *sub_resource, const char *source_resource);
+
+/**
+ * Sets the simulcast layer a subscriber receives: rid ("h", "m", "l", ...) or NULL/"" for the best
+ * layer the publisher sends. The switch happens at the target layer's next keyframe.
+ */
+int cr_worker_set_layer(cr_worker_t *w, const char *sub_resource, const char *rid);
+
+/** Stops (muted = 1) or resumes forwarding of a publisher's audio and/or video. */
+int cr_worker_set_muted(cr_worker_t *w, const char *pub_resource, int audio_muted, int video_muted);
+
 /** The port the worker's socket is bound to. */
 uint16_t cr_worker_port(const cr_worker_t *w);
 

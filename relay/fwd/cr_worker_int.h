@@ -21,7 +21,8 @@
 typedef struct cr_class {
     cr_list_t link;
     char id[CR_CLASS_ID_MAX + 1];
-    cr_peer_t *publisher;
+    cr_peer_t *main;       /* the teacher's publisher, the default source */
+    cr_list_t publishers;  /* every publisher, main included (cr_peer_t.class_link) */
     cr_list_t subscribers; /* cr_peer_t.class_link */
     unsigned n_subscribers;
 } cr_class_t;
@@ -77,7 +78,21 @@ void cr__ice_input(struct cr_worker *w, uint8_t *pkt, size_t len, const struct s
 void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len);
 void cr__dtls_flush(struct cr_worker *w, cr_peer_t *p);
 void cr__media_input(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len);
-void cr__request_keyframe(struct cr_worker *w, cr_class_t *c);
+
+/* cr_fanout.c: which subscriber receives which publisher and layer */
+void cr__fanout_bind(cr_class_t *c, cr_peer_t *sub, uint64_t now_us); /* to its wanted source */
+void cr__fanout_rebind_all(cr_class_t *c, uint64_t now_us); /* after a publisher came or went */
+void cr__fanout_unbind_publisher(cr_class_t *c, cr_peer_t *pub);
+void cr__fanout_set_layer(cr_peer_t *sub, const char *rid, uint64_t now_us);
+/* Re-picks the target layer (the wanted one stopped or resumed); requests its keyframe. */
+void cr__fanout_retarget(cr_peer_t *sub, uint64_t now_us);
+int cr__fanout_target_layer(const cr_peer_t *sub);
+/* Mutes or unmutes a publisher; on unmute its subscribers resume without a sequence gap. */
+void cr__fanout_set_muted(cr_peer_t *pub, int audio_muted, int video_muted);
+/* Marks a keyframe request for one video layer of pub (layer < 0: every video layer). */
+void cr__request_keyframe(cr_peer_t *pub, int layer);
+/* The video layer a subscriber should aim for: its wanted rid if sent, else the best active one. */
+int cr__fanout_pick_layer(const cr_peer_t *pub, const cr_peer_t *sub, uint64_t now_us);
 
 /* cr_rtcp_out.c */
 void cr__rtcp_tick(struct cr_worker *w, cr_peer_t *p);

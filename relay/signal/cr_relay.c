@@ -274,6 +274,7 @@ static void relay_offer(cr_relay_t *r, enum cr_peer_role role, class_entry_t *c,
         refuse(r, out, err == CR_ENEGOTIATE ? CR_API_NEGOTIATE : CR_API_INTERNAL, cr_strerror(err));
         return;
     }
+    peer->is_main = role == CR_PEER_PUBLISHER;
     session_t *s = calloc(1, sizeof(*s));
     if (s == NULL || reply_answer(r, o, out) != 0 || cr_worker_add_peer(r->workers[c->worker], peer) != 0) {
         free(s);

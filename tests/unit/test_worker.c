@@ -46,6 +46,8 @@ static int recv_timeout(int fd, uint8_t *buf, size_t cap, int ms)
     return (int)recv(fd, buf, cap, 0);
 }
 
+static int simulcast_next; /* the next publisher made by client_connect sends layers h and l */
+
 static void make_sdp(cr_sdp_t *offer, cr_sdp_t *answer, int subscriber, const char *remote_ufrag)
 {
     memset(offer, 0, sizeof(*offer));
@@ -67,7 +69,15 @@ static void make_sdp(cr_sdp_t *offer, cr_sdp_t *answer, int subscriber, const ch
             m->ssrcs[0].ssrc = i == 0 ? 0x5b5b5b5b : 0x5a5a5a5a;
         }
     }
-    if (!subscriber) {
+    if (!subscriber && simulcast_next) {
+        cr_sdp_media_t *v = &answer->media[0];
+        v->n_rids = 2;
+        snprintf(v->rids[0].id, sizeof(v->rids[0].id), "h");
+        snprintf(v->rids[1].id, sizeof(v->rids[1].id), "l");
+        v->n_exts = 1;
+        v->exts[0].id = 10;
+        snprintf(v->exts[0].uri, sizeof(v->exts[0].uri), "%s", CR_SDP_EXT_RID);
+    } else if (!subscriber) {
         offer->media[0].n_ssrcs = 1;
         offer->media[0].ssrcs[0].ssrc = 0x1111;
         offer->media[1].n_ssrcs = 1;
@@ -123,7 +133,7 @@ static void wait_event(enum cr_worker_event_type type, const char *resource)
     fail_msg("event %d for %s did not arrive", type, resource);
 }
 
-static void client_connect(client_t *c, int subscriber, const char *resource)
+static void client_connect_as(client_t *c, int subscriber, const char *resource, int is_main)
 {
     cr_sdp_t *offer = calloc(1, sizeof(*offer)), *answer = calloc(1, sizeof(*answer));
     cr_peer_t *p;
@@ -134,6 +144,7 @@ static void client_connect(client_t *c, int subscriber, const char *resource)
                                  ufrag, "relaypasswordrelaypass00", offer, answer, 256), 0);
     free(offer);
     free(answer);
+    p->is_main = (uint8_t)is_main;
     assert_int_equal(cr_worker_add_peer(worker, p), 0);
 
     c->fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -169,6 +180,11 @@ static void client_connect(client_t *c, int subscriber, const char *resource)
     wait_event(CR_EV_PEER_CONNECTED, resource);
 }
 
+static void client_connect(client_t *c, int subscriber, const char *resource)
+{
+    client_connect_as(c, subscriber, resource, !subscriber);
+}
+
 static void client_close(client_t *c)
 {
     cr_dtls_free(c->dtls);
@@ -182,6 +198,24 @@ static void send_rtp(client_t *c, uint8_t pt, uint16_t seq, uint32_t ts, uint32_
     int n = cr_rtp_write_header(pkt, sizeof(pkt), pt, 1, seq, ts, ssrc);
     pkt[n] = nal; /* a one-byte NAL unit: 0x65 = IDR slice, 0x41 = non-IDR slice */
     memset(pkt + n + 1, 0xab, 40);
+    size_t len = (size_t)n + 41;
+    assert_int_equal(cr_srtp_protect(c->srtp, pkt, &len, sizeof(pkt)), 0);
+    sendto(c->fd, pkt, len, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+}
+
+/* An RTP packet carrying the rtp-stream-id header extension (RFC 8285 one-byte form, id 10). */
+static void send_rtp_rid(client_t *c, const char *rid, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t nal)
+{
+    uint8_t pkt[256];
+    size_t rl = strlen(rid);
+    int n = cr_rtp_write_header(pkt, sizeof(pkt), 102, 1, seq, ts, ssrc);
+    pkt[0] |= 0x10; /* X */
+    uint8_t ext[8] = {0xBE, 0xDE, 0, 1, (uint8_t)(10 << 4 | (rl - 1)), 0, 0, 0};
+    memcpy(ext + 5, rid, rl);
+    memcpy(pkt + n, ext, sizeof(ext));
+    n += (int)sizeof(ext);
+    pkt[n] = nal;
+    memset(pkt + n + 1, 0xcd, 40);
     size_t len = (size_t)n + 41;
     assert_int_equal(cr_srtp_protect(c->srtp, pkt, &len, sizeof(pkt)), 0);
     sendto(c->fd, pkt, len, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
@@ -297,6 +331,80 @@ static void test_forwarding(void **state)
     client_close(&sub);
 }
 
+/* Expects the next forwarded RTP packet: its sequence number follows prev and its payload is nal. */
+static uint16_t expect_next(client_t *sub, uint16_t prev, uint8_t nal, uint8_t marker_byte)
+{
+    uint8_t buf[1600];
+    cr_rtp_hdr_t h;
+    int n = recv_media(sub, buf, sizeof(buf), 0, 1000);
+    assert_true(n > 0);
+    assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+    assert_int_equal(h.ssrc, 0x5b5b5b5b);
+    assert_int_equal(h.payload[0], nal);
+    assert_int_equal(h.payload[1], marker_byte);
+    if (prev != 0)
+        assert_int_equal(h.seq, (uint16_t)(prev + 1));
+    return h.seq;
+}
+
+/* Simulcast: a subscriber gets the first layer, switches to another only at that layer's keyframe
+ * (forwarding the old one until then), with continuous sequence numbers. Then it is pointed at a
+ * second publisher (a classroom "on stage") the same way, and a muted publisher forwards nothing. */
+static void test_layers_and_sources(void **state)
+{
+    (void)state;
+    client_t pub = {0}, room = {0}, sub = {0};
+    simulcast_next = 1;
+    client_connect(&pub, 0, "pub0000000000000000000000000003");
+    simulcast_next = 0;
+    client_connect_as(&room, 0, "roo0000000000000000000000000003", 0);
+    client_connect(&sub, 1, "sub0000000000000000000000000003");
+
+    /* Both layers flow; the subscriber starts on "h" (the best active layer) at its keyframe. */
+    send_rtp_rid(&pub, "h", 100, 1000, 0xA1, 0x65);
+    send_rtp_rid(&pub, "l", 500, 1000, 0xA2, 0x65);
+    uint16_t seq = expect_next(&sub, 0, 0x65, 0xcd);
+    send_rtp_rid(&pub, "l", 501, 4000, 0xA2, 0x41);
+    send_rtp_rid(&pub, "h", 101, 4000, 0xA1, 0x41);
+    seq = expect_next(&sub, seq, 0x41, 0xcd);
+
+    /* Switch to "l": "h" keeps flowing until "l" sends a keyframe. */
+    cr_worker_set_layer(worker, "sub0000000000000000000000000003", "l");
+    usleep(30000);
+    send_rtp_rid(&pub, "l", 502, 7000, 0xA2, 0x41);
+    send_rtp_rid(&pub, "h", 102, 7000, 0xA1, 0x41);
+    seq = expect_next(&sub, seq, 0x41, 0xcd);
+    send_rtp_rid(&pub, "l", 503, 10000, 0xA2, 0x65);
+    send_rtp_rid(&pub, "h", 103, 10000, 0xA1, 0x41);
+    seq = expect_next(&sub, seq, 0x65, 0xcd);
+    send_rtp_rid(&pub, "h", 104, 13000, 0xA1, 0x41);
+    send_rtp_rid(&pub, "l", 504, 13000, 0xA2, 0x41);
+    seq = expect_next(&sub, seq, 0x41, 0xcd); /* from "l": the "h" packet was not forwarded */
+
+    /* On stage: the classroom publisher becomes this subscriber's source. */
+    cr_worker_set_source(worker, "sub0000000000000000000000000003", "roo0000000000000000000000000003");
+    usleep(30000);
+    send_rtp(&pub, 102, 0, 0, 0, 0); /* (dropped: unknown stream of pub, no rid) */
+    send_rtp(&room, 102, 7000, 50000, 0x1111, 0x41);
+    send_rtp(&room, 102, 7001, 53000, 0x1111, 0x65);
+    seq = expect_next(&sub, seq, 0x65, 0xab);
+
+    /* Muted: nothing from that source is forwarded until unmuted. */
+    cr_worker_set_muted(worker, "roo0000000000000000000000000003", 0, 1);
+    usleep(30000);
+    send_rtp(&room, 102, 7002, 56000, 0x1111, 0x41);
+    uint8_t buf[1600];
+    assert_true(recv_media(&sub, buf, sizeof(buf), 0, 200) < 0);
+    cr_worker_set_muted(worker, "roo0000000000000000000000000003", 0, 0);
+    usleep(30000);
+    send_rtp(&room, 102, 7003, 59000, 0x1111, 0x65);
+    seq = expect_next(&sub, seq, 0x65, 0xab);
+
+    client_close(&pub);
+    client_close(&room);
+    client_close(&sub);
+}
+
 /* RFC 7675: a peer that stops sending consent checks is dropped and reported, with reason. */
 static void test_consent_timeout(void **state)
 {
@@ -355,6 +463,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwarding),
+        cmocka_unit_test(test_layers_and_sources),
         cmocka_unit_test(test_consent_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
