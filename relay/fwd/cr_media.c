@@ -91,7 +91,7 @@ static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, c
     ss->octets += (uint32_t)h->payload_len;
     sub->packets_out++;
     sub->bytes_out += len;
-    cr__worker_send_commit(w, sub, len);
+    cr__worker_send_commit_media(w, sub, len);
 }
 
 /* Video: a subscriber receives one layer. It starts, and moves to its target layer, only at a

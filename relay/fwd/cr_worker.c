@@ -298,9 +298,17 @@ uint8_t *cr__worker_send_slot(struct cr_worker *w)
     return w->sbuf[w->n_send];
 }
 
+void cr__worker_send_commit_media(struct cr_worker *w, const cr_peer_t *to, size_t len)
+{
+    unsigned i = w->n_send;
+    cr__worker_send_commit(w, to, len);
+    w->srecv_us[i] = w->now_us;
+}
+
 void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len)
 {
     unsigned i = w->n_send;
+    w->srecv_us[i] = 0;
     memcpy(&w->saddr[i], &to->addr, to->addr_len);
     w->siov[i].iov_base = w->sbuf[i];
     w->siov[i].iov_len = len;
@@ -311,9 +319,59 @@ void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len
     w->n_send++;
 }
 
+/* Log-linear buckets: exact below 16 us, then four per power of two (about 19% wide). */
+static unsigned lat_bucket(uint64_t us)
+{
+    if (us < 16)
+        return (unsigned)us;
+    unsigned e = 63u - (unsigned)__builtin_clzll(us);
+    unsigned b = 16 + (e - 4) * 4 + (unsigned)((us >> (e - 2)) & 3);
+    return b < CR_LAT_BUCKETS ? b : CR_LAT_BUCKETS - 1;
+}
+
+static uint64_t lat_bucket_floor(unsigned b)
+{
+    if (b < 16)
+        return b;
+    unsigned e = (b - 16) / 4 + 4, sub = (b - 16) % 4;
+    return ((uint64_t)(4 + sub)) << (e - 2);
+}
+
+uint64_t cr_worker_latency_percentile(const cr_worker_stats_t *st, double p)
+{
+    uint64_t total = 0, seen = 0;
+    for (unsigned b = 0; b < CR_LAT_BUCKETS; b++)
+        total += atomic_load(&st->latency_hist[b]);
+    if (total == 0)
+        return 0;
+    uint64_t rank = (uint64_t)((double)total * p / 100.0);
+    for (unsigned b = 0; b < CR_LAT_BUCKETS; b++) {
+        seen += atomic_load(&st->latency_hist[b]);
+        if (seen > rank)
+            return lat_bucket_floor(b + 1 < CR_LAT_BUCKETS ? b + 1 : b); /* upper edge */
+    }
+    return lat_bucket_floor(CR_LAT_BUCKETS - 1);
+}
+
+static void publish_latency(struct cr_worker *w)
+{
+    for (unsigned b = 0; b < CR_LAT_BUCKETS; b++) {
+        if (w->lat_hist[b] != 0) {
+            atomic_fetch_add(&w->stats.latency_hist[b], w->lat_hist[b]);
+            w->lat_hist[b] = 0;
+        }
+    }
+}
+
 void cr__worker_flush(struct cr_worker *w)
 {
     unsigned off = 0;
+    if (w->n_send > 0) {
+        uint64_t now = cr_now_us();
+        for (unsigned i = 0; i < w->n_send; i++)
+            if (w->srecv_us[i] != 0)
+                w->lat_hist[lat_bucket(now - w->srecv_us[i])]++;
+    }
     while (off < w->n_send) {
         int n = sendmmsg(w->fd, w->smsg + off, w->n_send - off, 0);
         if (n < 0) {
@@ -443,6 +501,10 @@ static void *worker_main(void *arg)
         if (w->now_us - w->last_housekeeping_us >= CR_TICK_MS * 1000u) {
             w->last_housekeeping_us = w->now_us;
             housekeeping(w);
+        }
+        if (w->now_us - w->last_lat_publish_us >= 1000000u) {
+            w->last_lat_publish_us = w->now_us;
+            publish_latency(w);
         }
         cr__worker_flush(w);
     }

@@ -41,6 +41,8 @@ typedef struct cr_worker_event {
     char class_id[CR_CLASS_ID_MAX + 1];
 } cr_worker_event_t;
 
+#define CR_LAT_BUCKETS 96
+
 /** Packet counters, written by the worker only and readable from any thread. */
 typedef struct cr_worker_stats {
     atomic_uint_fast64_t packets_in, bytes_in, packets_out, bytes_out;
@@ -49,7 +51,13 @@ typedef struct cr_worker_stats {
     atomic_uint_fast64_t nacks_in, retransmits, kf_requests_in, kf_requests_sent;
     atomic_uint_fast64_t forwarded;
     atomic_uint_fast64_t peers, classes;
+    /* Relay-added latency of forwarded media (receive -> sendmmsg), a log-linear histogram in
+     * microseconds published once a second; read it with cr_worker_latency_percentile(). */
+    atomic_uint_fast64_t latency_hist[CR_LAT_BUCKETS];
 } cr_worker_stats_t;
+
+/** The p-th percentile (0 < p < 100) of the relay-added latency in microseconds, 0 if no data. */
+uint64_t cr_worker_latency_percentile(const cr_worker_stats_t *st, double p);
 
 /** Creates a worker and binds its socket. Returns 0, or CR_EIO with errno set (e.g. port in use). */
 int cr_worker_new(cr_worker_t **out, const cr_worker_opts_t *opts);

@@ -52,7 +52,10 @@ struct cr_worker {
     struct iovec siov[CR_SEND_BATCH];
     struct sockaddr_storage saddr[CR_SEND_BATCH];
     uint8_t sbuf[CR_SEND_BATCH][CR_PKT_BUF];
+    uint64_t srecv_us[CR_SEND_BATCH]; /* when the forwarded packet arrived; 0 = not media */
     unsigned n_send;
+    uint64_t lat_hist[CR_LAT_BUCKETS]; /* accumulated here, published to stats each second */
+    uint64_t last_lat_publish_us;
 
     uint64_t now_us; /* the current loop turn's time */
     uint64_t last_housekeeping_us;
@@ -61,6 +64,9 @@ struct cr_worker {
 /* cr_worker.c */
 uint8_t *cr__worker_send_slot(struct cr_worker *w);
 void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len);
+/* As cr__worker_send_commit, for forwarded media received in this loop turn (counted in the
+ * relay-added latency histogram). */
+void cr__worker_send_commit_media(struct cr_worker *w, const cr_peer_t *to, size_t len);
 void cr__worker_flush(struct cr_worker *w);
 void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close_reason reason);
 void cr__worker_post_event(struct cr_worker *w, const cr_peer_t *p, enum cr_worker_event_type type,

@@ -11,6 +11,7 @@
 #include "cr_err.h"
 #include "cr_log.h"
 #include "cr_sdp.h"
+#include "cr_relay_int.h"
 #include "cr_worker.h"
 
 #define CR_ANSWER_MAX 16384
@@ -384,7 +385,7 @@ void cr_relay_poll(cr_relay_t *r)
 static json_t *worker_json(const cr_worker_t *w)
 {
     const cr_worker_stats_t *st = cr_worker_stats(w);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I}",
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:I}",
                      "port", (json_int_t)cr_worker_port(w),
                      "packets_in", (json_int_t)st->packets_in, "bytes_in", (json_int_t)st->bytes_in,
                      "packets_out", (json_int_t)st->packets_out, "bytes_out", (json_int_t)st->bytes_out,
@@ -397,6 +398,10 @@ static json_t *worker_json(const cr_worker_t *w)
                      "keyframe_requests_in", (json_int_t)st->kf_requests_in,
                      "keyframe_requests_sent", (json_int_t)st->kf_requests_sent,
                      "peers", (json_int_t)st->peers);
+    /* Relay-added latency (receive -> sendmmsg) of forwarded media since start. */
+    json_object_set_new(j, "latency_p50_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 50)));
+    json_object_set_new(j, "latency_p99_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 99)));
+    return j;
 }
 
 void cr_relay_status(cr_relay_t *r, cr_relay_reply_t *out)
@@ -500,4 +505,18 @@ void cr_relay_free(cr_relay_t *r)
     cr_dtls_ctx_free(r->dtls_ctx);
     cr_dtls_cert_free(r->cert);
     free(r);
+}
+
+/* --- for the other cr_relay_*.c files --- */
+
+int cr__relay_session_worker(cr_relay_t *r, const char *resource_id, cr_worker_t **worker,
+                             enum cr_peer_role *role)
+{
+    session_t *s = session_find(r, resource_id);
+    class_entry_t *c = s != NULL ? class_find(r, s->class_id) : NULL;
+    if (c == NULL)
+        return CR_ENOTFOUND;
+    *worker = r->workers[c->worker];
+    *role = s->role;
+    return 0;
 }
