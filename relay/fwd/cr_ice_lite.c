@@ -45,7 +45,7 @@ void cr__ice_input(struct cr_worker *w, uint8_t *pkt, size_t len, const struct s
     cr_stun_msg_t m;
     uint8_t out[256];
     if (!cr_stun_is_stun(pkt, len) || cr_stun_parse(pkt, len, &m) != 0) {
-        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        CR_STAT_ADD(w, drop_malformed, 1);
         return;
     }
     if (m.type != CR_STUN_BINDING_REQUEST)
@@ -54,7 +54,7 @@ void cr__ice_input(struct cr_worker *w, uint8_t *pkt, size_t len, const struct s
     cr_peer_t *p = peer_for_username(w, &m);
     if (p == NULL || cr_stun_check_integrity(pkt, len, &m, (const uint8_t *)p->pwd, strlen(p->pwd)) != 0 ||
         (m.fingerprint_off != 0 && cr_stun_check_fingerprint(pkt, len, &m) != 0)) {
-        atomic_fetch_add(&w->stats.drop_stun_auth, 1);
+        CR_STAT_ADD(w, drop_stun_auth, 1);
         int n = cr_stun_write_binding_error(out, sizeof(out), m.tid, 401, "Unauthorized");
         if (n > 0)
             send_raw(w, out, (size_t)n, from, from_len);

@@ -58,7 +58,7 @@ void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_
     else if (st == CR_DTLS_FAILED || st == CR_DTLS_CLOSED)
         cr__worker_close_peer(w, p, CR_CLOSE_DTLS);
     else if (st < 0)
-        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        CR_STAT_ADD(w, drop_malformed, 1);
 }
 
 /* --- forwarding --- */
@@ -127,7 +127,7 @@ static void forward(struct cr_worker *w, cr_peer_t *pub, const cr_pub_stream_t *
         if (ss == NULL || (s->kind == CR_SDP_VIDEO && !video_gate(ss, s, &keyframe, h)))
             continue;
         send_rtp(w, sub, ss, h);
-        atomic_fetch_add(&w->stats.forwarded, 1);
+        CR_STAT_ADD(w, forwarded, 1);
     }
 }
 
@@ -200,12 +200,12 @@ static void publisher_rtp(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt,
 {
     cr_rtp_hdr_t h;
     if (cr_rtp_parse(pkt, len, &h) != 0) {
-        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        CR_STAT_ADD(w, drop_malformed, 1);
         return;
     }
     cr_pub_stream_t *s = pub_stream_for(p, &h);
     if (s == NULL) {
-        atomic_fetch_add(&w->stats.drop_malformed, 1); /* unknown payload type, e.g. rtx not negotiated */
+        CR_STAT_ADD(w, drop_malformed, 1); /* unknown payload type, e.g. rtx not negotiated */
         return;
     }
     update_receive_stats(s, &h, w->now_us);
@@ -250,7 +250,7 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
     for (unsigned i = 0; i < pub->n_pub; i++)
         if (pub->pub[i].kind == ss->kind && pub->pub[i].ssrc == ss->rw.src_ssrc)
             ps = &pub->pub[i];
-    atomic_fetch_add(&w->stats.nacks_in, 1);
+    CR_STAT_ADD(w, nacks_in, 1);
     sub->nacks_in++;
     for (int i = 0; i < n && ps != NULL; i++) {
         uint16_t src_seq;
@@ -263,7 +263,7 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
             continue;
         send_rtp(w, sub, ss, &h);
         sub->retransmits++;
-        atomic_fetch_add(&w->stats.retransmits, 1);
+        CR_STAT_ADD(w, retransmits, 1);
     }
 }
 
@@ -273,7 +273,7 @@ static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt
         answer_nack(w, p, r);
     } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
         p->kf_requests_in++;
-        atomic_fetch_add(&w->stats.kf_requests_in, 1);
+        CR_STAT_ADD(w, kf_requests_in, 1);
         cr__request_keyframe(p->source, cr__fanout_target_layer(p));
     }
 }
@@ -282,7 +282,10 @@ static void handle_rtcp(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t 
 {
     int err = cr_srtp_unprotect_rtcp(p->srtp, pkt, &len);
     if (err != 0) {
-        atomic_fetch_add(err == CR_EREPLAY ? &w->stats.drop_replay : &w->stats.drop_srtp_auth, 1);
+        if (err == CR_EREPLAY)
+            CR_STAT_ADD(w, drop_replay, 1);
+        else
+            CR_STAT_ADD(w, drop_srtp_auth, 1);
         return;
     }
     const uint8_t *src = pkt, *end = pkt + len;
@@ -294,7 +297,7 @@ static void handle_rtcp(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t 
             subscriber_rtcp(w, p, &r);
     }
     if (err < 0)
-        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        CR_STAT_ADD(w, drop_malformed, 1);
 }
 
 void cr__media_input(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len)
@@ -308,12 +311,15 @@ void cr__media_input(struct cr_worker *w, cr_peer_t *p, uint8_t *pkt, size_t len
         return;
     }
     if (p->role != CR_PEER_PUBLISHER) {
-        atomic_fetch_add(&w->stats.drop_malformed, 1); /* subscribers send no media (until issue 4) */
+        CR_STAT_ADD(w, drop_malformed, 1); /* subscribers send no media (until issue 4) */
         return;
     }
     int err = cr_srtp_unprotect(p->srtp, pkt, &len);
     if (err != 0) {
-        atomic_fetch_add(err == CR_EREPLAY ? &w->stats.drop_replay : &w->stats.drop_srtp_auth, 1);
+        if (err == CR_EREPLAY)
+            CR_STAT_ADD(w, drop_replay, 1);
+        else
+            CR_STAT_ADD(w, drop_srtp_auth, 1);
         return;
     }
     publisher_rtp(w, p, pkt, len);

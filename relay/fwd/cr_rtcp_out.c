@@ -137,6 +137,6 @@ void cr__keyframe_tick(struct cr_worker *w, cr_peer_t *pub)
         if (r2 < 0)
             continue;
         send_rtcp(w, pub, buf, (size_t)(r + r2));
-        atomic_fetch_add(&w->stats.kf_requests_sent, 1);
+        CR_STAT_ADD(w, kf_requests_sent, 1);
     }
 }

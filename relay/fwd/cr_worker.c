@@ -136,7 +136,7 @@ static cr_class_t *class_get(struct cr_worker *w, const char *id, int create)
     cr_list_init(&c->publishers);
     cr_list_init(&c->subscribers);
     cr_list_insert(&w->classes, &c->link);
-    atomic_fetch_add(&w->stats.classes, 1);
+    CR_STAT_ADD(w, classes, 1);
     return c;
 }
 
@@ -146,7 +146,7 @@ static void class_release_if_empty(struct cr_worker *w, cr_class_t *c)
         return;
     cr_list_unlink(&c->link);
     free(c);
-    atomic_fetch_sub(&w->stats.classes, 1);
+    CR_STAT_ADD(w, classes, (uint_fast64_t)-1);
 }
 
 /* --- peers --- */
@@ -195,7 +195,7 @@ void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close
         class_release_if_empty(w, c);
     }
     cr_peer_free(p);
-    atomic_fetch_sub(&w->stats.peers, 1);
+    CR_STAT_ADD(w, peers, (uint_fast64_t)-1);
 }
 
 static void add_peer(struct cr_worker *w, cr_peer_t *p)
@@ -216,7 +216,7 @@ static void add_peer(struct cr_worker *w, cr_peer_t *p)
     cr_peer_t **head = &w->by_ufrag[hash_bytes(p->ufrag, strlen(p->ufrag)) % CR_UFRAG_BUCKETS];
     p->ufrag_next = *head;
     *head = p;
-    atomic_fetch_add(&w->stats.peers, 1);
+    CR_STAT_ADD(w, peers, 1);
     if (p->role == CR_PEER_PUBLISHER) {
         /* A new main publisher replaces the old one (a teacher reconnecting); subscribers'
          * rewriters see the new SSRCs and continue their sequences seamlessly. */
@@ -378,13 +378,13 @@ void cr__worker_flush(struct cr_worker *w)
             if (errno == EINTR)
                 continue;
             /* EAGAIN (socket buffer full) or an unreachable peer: drop this datagram, go on. */
-            atomic_fetch_add(&w->stats.drop_queue_full, 1);
+            CR_STAT_ADD(w, drop_queue_full, 1);
             off++;
             continue;
         }
         for (int i = 0; i < n; i++)
-            atomic_fetch_add(&w->stats.bytes_out, w->siov[off + (unsigned)i].iov_len);
-        atomic_fetch_add(&w->stats.packets_out, (uint64_t)n);
+            CR_STAT_ADD(w, bytes_out, w->siov[off + (unsigned)i].iov_len);
+        CR_STAT_ADD(w, packets_out, (uint64_t)n);
         off += (unsigned)n;
     }
     w->n_send = 0;
@@ -403,7 +403,7 @@ static void dispatch(struct cr_worker *w, uint8_t *pkt, size_t len, const struct
     }
     cr_peer_t *p = cr__worker_find_addr(w, from);
     if (p == NULL) {
-        atomic_fetch_add(&w->stats.drop_unknown_peer, 1);
+        CR_STAT_ADD(w, drop_unknown_peer, 1);
         return;
     }
     if (b >= 20 && b <= 63)
@@ -411,7 +411,7 @@ static void dispatch(struct cr_worker *w, uint8_t *pkt, size_t len, const struct
     else if (b >= 128 && b <= 191)
         cr__media_input(w, p, pkt, len);
     else
-        atomic_fetch_add(&w->stats.drop_malformed, 1);
+        CR_STAT_ADD(w, drop_malformed, 1);
 }
 
 static void read_socket(struct cr_worker *w)
@@ -434,10 +434,10 @@ static void read_socket(struct cr_worker *w)
         w->now_us = cr_now_us();
         for (int i = 0; i < n; i++) {
             size_t len = w->rmsg[i].msg_len;
-            atomic_fetch_add(&w->stats.packets_in, 1);
-            atomic_fetch_add(&w->stats.bytes_in, len);
+            CR_STAT_ADD(w, packets_in, 1);
+            CR_STAT_ADD(w, bytes_in, len);
             if (len == 0 || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-                atomic_fetch_add(&w->stats.drop_malformed, 1);
+                CR_STAT_ADD(w, drop_malformed, 1);
                 continue;
             }
             dispatch(w, w->rbuf[i], len, &w->raddr[i], w->rmsg[i].msg_hdr.msg_namelen);

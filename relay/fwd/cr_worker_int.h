@@ -61,6 +61,13 @@ struct cr_worker {
     uint64_t last_housekeeping_us;
 };
 
+/* The worker is the only writer of its counters: a relaxed load and store is enough (and, unlike
+ * atomic_fetch_add, needs no locked instruction on the packet path). Readers see whole values. */
+#define CR_STAT_ADD(w, field, n)                                                                  \
+    atomic_store_explicit(&(w)->stats.field,                                                     \
+                          atomic_load_explicit(&(w)->stats.field, memory_order_relaxed) + (n),   \
+                          memory_order_relaxed)
+
 /* cr_worker.c */
 uint8_t *cr__worker_send_slot(struct cr_worker *w);
 void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len);
