@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cr_err.h"
@@ -39,6 +40,10 @@ enum cr__conf_type {
     CR__CONF_IPV4,     /* char[size]: a dotted-quad IPv4 address */
     CR__CONF_HOSTPORT, /* char[size] host at off, uint16_t port (min..max) at off2 */
     CR__CONF_ENUM,     /* int: the value of one of names[] */
+    CR__CONF_BOOL,     /* int: true or false */
+    CR__CONF_TIME,     /* int64_t: Unix seconds, or YYYY-MM-DDTHH:MM[:SS]Z (UTC) */
+    CR__CONF_ID,       /* char[size]: "" or an id of [A-Za-z0-9_-] */
+    CR__CONF_IDLIST,   /* char[size]: "" or comma-separated ids */
 };
 
 typedef struct cr__conf_name {
@@ -53,17 +58,29 @@ typedef struct cr__conf_key {
     size_t off;                   /* the field in cr_conf_t */
     size_t size;                  /* sizeof that field */
     size_t off2;                  /* HOSTPORT: the uint16_t port field */
-    unsigned long min, max;       /* UINT, PORT, and the port of HOSTPORT */
+    unsigned long min, max;       /* UINT, PORT, the port of HOSTPORT; STRING: min bytes unless empty */
     const cr__conf_name_t *names; /* ENUM: terminated by a NULL name */
     const char *def;              /* the built-in default, in file syntax */
     const char *follows;          /* a key of the same section whose value this one copies until set */
+    int instance;                 /* a key of a [class.<id>] section: off is in cr_conf_class_t */
 } cr__conf_key_t;
 
 static const cr__conf_name_t cr__conf_log_levels[] = {
     {"debug", CR_LOG_DEBUG}, {"info", CR_LOG_INFO}, {"warn", CR_LOG_WARN}, {"error", CR_LOG_ERROR}, {NULL, 0},
 };
 
+static const cr__conf_name_t cr__conf_bools[] = {{"false", 0}, {"true", 1}, {NULL, 0}};
+
+static const cr__conf_name_t cr__conf_kinds[] = {
+    {"synchronous", CR_CONF_KIND_SYNCHRONOUS}, {"dedicated", CR_CONF_KIND_DEDICATED},
+    {"master", CR_CONF_KIND_MASTER},           {"network", CR_CONF_KIND_NETWORK},
+    {NULL, 0},
+};
+
 #define CR__F(field) .off = offsetof(cr_conf_t, field), .size = sizeof(((cr_conf_t *)0)->field)
+#define CR__C(field) \
+    .off = offsetof(cr_conf_class_t, field), .size = sizeof(((cr_conf_class_t *)0)->field), .instance = 1
+#define CR__CLASS_SECTION "class.*" /* the rows of every [class.<id>] section */
 
 static const cr__conf_key_t cr__conf_keys[] = {
     {"relay", "http_listen", CR__CONF_HOSTPORT, CR__F(http_host), .off2 = offsetof(cr_conf_t, http_port),
@@ -82,9 +99,23 @@ static const cr__conf_key_t cr__conf_keys[] = {
      .def = "1024"},
     {"relay", "log_level", CR__CONF_ENUM, CR__F(log_level), .names = cr__conf_log_levels, .def = "info"},
     {"relay", "web_root", CR__CONF_STRING, CR__F(web_root), .def = ""},
+    {"auth", "secret", CR__CONF_STRING, CR__F(auth_secret), .min = 32, .def = ""},
+    {"auth", "secret_file", CR__CONF_STRING, CR__F(auth_secret_file), .def = ""},
+    {"auth", "admin_remote", CR__CONF_BOOL, CR__F(admin_remote), .names = cr__conf_bools, .def = "false"},
+    {"auth", "token_ttl_s", CR__CONF_UINT, CR__F(token_ttl_s), .min = 60, .max = 2592000, .def = "3600"},
+    {"signal", "ws_idle_timeout_s", CR__CONF_UINT, CR__F(ws_idle_timeout_s), .min = 5, .max = 3600,
+     .def = "60"},
+    {CR__CLASS_SECTION, "kind", CR__CONF_ENUM, CR__C(kind), .names = cr__conf_kinds, .def = "synchronous"},
+    {CR__CLASS_SECTION, "title", CR__CONF_STRING, CR__C(title), .def = ""},
+    {CR__CLASS_SECTION, "school", CR__CONF_ID, CR__C(school), .def = ""},
+    {CR__CLASS_SECTION, "teacher", CR__CONF_ID, CR__C(teacher), .def = ""},
+    {CR__CLASS_SECTION, "classrooms", CR__CONF_IDLIST, CR__C(classrooms), .def = ""},
+    {CR__CLASS_SECTION, "start", CR__CONF_TIME, CR__C(start), .def = "0"},
+    {CR__CLASS_SECTION, "end", CR__CONF_TIME, CR__C(end), .def = "0"},
 };
 
 #undef CR__F
+#undef CR__C
 
 #define CR__CONF_NKEYS (sizeof(cr__conf_keys) / sizeof(cr__conf_keys[0]))
 #define CR__CONF_WHY 256 /* room for one reason text */
@@ -94,7 +125,9 @@ typedef struct cr__conf_ctx {
     const char *name; /* file name for messages */
     unsigned line;
     const char *section; /* points into cr__conf_keys[], NULL before the first header */
+    unsigned instance;   /* in a [class.<id>] section: its index in conf.classes */
     unsigned set_line[CR__CONF_NKEYS];
+    unsigned class_line[CR_CONF_MAX_TIMETABLE]; /* where each [class.<id>] of this text opened */
     cr_conf_t conf; /* the copy being filled */
     char *err;
     size_t err_cap;
@@ -226,7 +259,7 @@ static int cr__conf_check_host(const char *h, char *why)
     return 0;
 }
 
-static int cr__conf_set_hostport(const cr__conf_key_t *k, cr_conf_t *c, char *v, char *why)
+static int cr__conf_set_hostport(const cr__conf_key_t *k, char *base, char *v, char *why)
 {
     char *colon = strrchr(v, ':');
     if (colon == NULL || colon == v || colon[1] == '\0' || memchr(v, ':', (size_t)(colon - v)) != NULL) {
@@ -246,8 +279,72 @@ static int cr__conf_set_hostport(const cr__conf_key_t *k, cr_conf_t *c, char *v,
     if (cr__conf_check_host(v, why) < 0)
         return -1;
     uint16_t p16 = (uint16_t)port;
-    memcpy((char *)c + k->off, v, strlen(v) + 1);
-    memcpy((char *)c + k->off2, &p16, sizeof(p16));
+    memcpy(base + k->off, v, strlen(v) + 1);
+    memcpy(base + k->off2, &p16, sizeof(p16));
+    return 0;
+}
+
+static bool cr__conf_id_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > CR_CONF_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/** "" or "a, b,c": ids separated by commas, blanks around them ignored. */
+static int cr__conf_idlist_ok(const char *s, char *why)
+{
+    size_t len = strlen(s), i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && s[j] != ',')
+            j++;
+        const char *id = s + i;
+        size_t n = j - i;
+        cr__conf_trim(&id, &n);
+        if (!cr__conf_id_ok(id, n)) {
+            snprintf(why, CR__CONF_WHY, "'%.*s' is not an id (1-%d of A-Z a-z 0-9 _ -)", (int)(n > 40 ? 40 : n), id,
+                     CR_CONF_ID_MAX);
+            return -1;
+        }
+        if (j == len - 1) {
+            snprintf(why, CR__CONF_WHY, "empty id after the last ','");
+            return -1;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+/** Unix seconds, or YYYY-MM-DDTHH:MM[:SS]Z in UTC. */
+static int cr__conf_time(const char *s, int64_t *out)
+{
+    unsigned long secs;
+    if (cr__conf_ulong(s, 0, 253402300799ul /* 9999-12-31T23:59:59Z */, &secs)) {
+        *out = (int64_t)secs;
+        return 0;
+    }
+    unsigned y, mo, d, h, mi, sec = 0;
+    int used = 0, used2 = 0;
+    if (sscanf(s, "%4u-%2u-%2uT%2u:%2u%n", &y, &mo, &d, &h, &mi, &used) != 5 || used != 16)
+        return -1;
+    if (s[used] == ':' && (sscanf(s + used, ":%2u%n", &sec, &used2) != 1 || used2 != 3))
+        return -1;
+    if (strcmp(s + used + used2, "Z") != 0)
+        return -1;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    struct tm tm = {.tm_year = (int)y - 1900, .tm_mon = (int)mo - 1, .tm_mday = (int)d, .tm_hour = (int)h,
+                    .tm_min = (int)mi, .tm_sec = (int)sec};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != (int)d) /* timegm normalizes 31 April to 1 May */
+        return -1;
+    *out = (int64_t)t;
     return 0;
 }
 
@@ -255,9 +352,9 @@ static int cr__conf_set_hostport(const cr__conf_key_t *k, cr_conf_t *c, char *v,
  * Stores the NUL-terminated value v (len bytes, modifiable) in the field of row k. Returns 0, or -1
  * with the reason in why (CR__CONF_WHY bytes).
  */
-static int cr__conf_set(const cr__conf_key_t *k, cr_conf_t *c, char *v, size_t len, char *why)
+static int cr__conf_set(const cr__conf_key_t *k, char *base, char *v, size_t len, char *why)
 {
-    void *field = (char *)c + k->off;
+    void *field = base + k->off;
     unsigned long n;
     switch (k->type) {
     case CR__CONF_UINT:
@@ -284,16 +381,39 @@ static int cr__conf_set(const cr__conf_key_t *k, cr_conf_t *c, char *v, size_t l
         memcpy(field, v, len + 1);
         return 0;
     case CR__CONF_STRING:
+    case CR__CONF_ID:
+    case CR__CONF_IDLIST:
         if (len >= k->size) {
             snprintf(why, CR__CONF_WHY, "value too long (max %zu bytes)", k->size - 1);
             return -1;
         }
+        if (k->type == CR__CONF_STRING && len > 0 && len < k->min) {
+            snprintf(why, CR__CONF_WHY, "too short (at least %lu bytes)", k->min);
+            return -1;
+        }
+        if (k->type == CR__CONF_ID && len > 0 && !cr__conf_id_ok(v, len)) {
+            snprintf(why, CR__CONF_WHY, "not an id (1-%d of A-Z a-z 0-9 _ -)", CR_CONF_ID_MAX);
+            return -1;
+        }
+        if (k->type == CR__CONF_IDLIST && cr__conf_idlist_ok(v, why) < 0)
+            return -1;
         memcpy(field, v, len + 1);
         return 0;
     case CR__CONF_HOSTPORT:
-        return cr__conf_set_hostport(k, c, v, why);
+        return cr__conf_set_hostport(k, base, v, why);
     case CR__CONF_ENUM:
+    case CR__CONF_BOOL:
         return cr__conf_set_enum(k, field, v, why);
+    case CR__CONF_TIME: {
+        int64_t t;
+        if (cr__conf_time(v, &t) < 0) {
+            snprintf(why, CR__CONF_WHY, "expected Unix seconds or YYYY-MM-DDTHH:MM[:SS]Z");
+            return -1;
+        }
+        assert(k->size == sizeof(t));
+        memcpy(field, &t, sizeof(t));
+        return 0;
+    }
     }
     assert(!"unknown key type");
     return -1;
@@ -310,17 +430,64 @@ static const cr__conf_key_t *cr__conf_find(const char *section, const char *key,
     return NULL;
 }
 
-void cr_conf_defaults(cr_conf_t *c)
+/** Applies the defaults of the rows that are (instance = 1) or are not (0) [class.<id>] keys. */
+static void cr__conf_apply_defaults(char *base, int instance)
 {
-    memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < CR__CONF_NKEYS; i++) {
         const cr__conf_key_t *k = &cr__conf_keys[i];
+        if (k->instance != instance)
+            continue;
         char v[CR__CONF_WHY], why[CR__CONF_WHY];
         int w = snprintf(v, sizeof(v), "%s", k->def);
-        int r = cr__conf_set(k, c, v, (size_t)w, why);
+        int r = cr__conf_set(k, base, v, (size_t)w, why);
         assert(r == 0 && "built-in default out of range");
         (void)r;
     }
+}
+
+void cr_conf_defaults(cr_conf_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    cr__conf_apply_defaults((char *)c, 0);
+}
+
+/** Opens [class.<id>] (id is name + 6, idlen bytes): a new timetable entry with its defaults. */
+static int cr__conf_class_section(cr__conf_ctx_t *x, const char *id, size_t idlen)
+{
+    char why[CR__CONF_WHY];
+    if (!cr__conf_id_ok(id, idlen)) {
+        snprintf(why, sizeof(why), "invalid class id in section [class.%.*s] (1-%d of A-Z a-z 0-9 _ -)",
+                 (int)(idlen > 40 ? 40 : idlen), id, CR_CONF_ID_MAX);
+        return cr__conf_fail(x, why);
+    }
+    for (unsigned i = 0; i < x->conf.n_classes; i++) {
+        if (strlen(x->conf.classes[i].id) == idlen && memcmp(x->conf.classes[i].id, id, idlen) == 0) {
+            if (x->class_line[i] != 0)
+                snprintf(why, sizeof(why), "duplicate section [class.%.*s] (first on line %u)", (int)idlen, id,
+                         x->class_line[i]);
+            else
+                snprintf(why, sizeof(why), "duplicate section [class.%.*s] (defined by an earlier file)", (int)idlen,
+                         id);
+            return cr__conf_fail(x, why);
+        }
+    }
+    if (x->conf.n_classes >= CR_CONF_MAX_TIMETABLE) {
+        snprintf(why, sizeof(why), "too many [class.*] sections (max %d)", CR_CONF_MAX_TIMETABLE);
+        return cr__conf_fail(x, why);
+    }
+    unsigned idx = x->conf.n_classes++;
+    cr_conf_class_t *cl = &x->conf.classes[idx];
+    memset(cl, 0, sizeof(*cl));
+    cr__conf_apply_defaults((char *)cl, 1);
+    memcpy(cl->id, id, idlen);
+    cl->id[idlen] = '\0';
+    x->class_line[idx] = x->line;
+    x->instance = idx;
+    for (size_t i = 0; i < CR__CONF_NKEYS; i++)
+        if (cr__conf_keys[i].instance)
+            x->set_line[i] = 0;
+    x->section = CR__CLASS_SECTION;
+    return 0;
 }
 
 /** Handles "[name]" (s starts with '['; trimmed). */
@@ -337,9 +504,11 @@ static int cr__conf_section(cr__conf_ctx_t *x, const char *s, size_t n)
     const char *name = s + 1;
     size_t namelen = (size_t)(close - name);
     cr__conf_trim(&name, &namelen);
+    if (namelen >= 6 && memcmp(name, "class.", 6) == 0)
+        return cr__conf_class_section(x, name + 6, namelen - 6);
     for (size_t i = 0; i < CR__CONF_NKEYS; i++) {
         const char *sec = cr__conf_keys[i].section;
-        if (strlen(sec) == namelen && memcmp(sec, name, namelen) == 0) {
+        if (!cr__conf_keys[i].instance && strlen(sec) == namelen && memcmp(sec, name, namelen) == 0) {
             x->section = sec;
             return 0;
         }
@@ -392,7 +561,10 @@ static int cr__conf_assign(cr__conf_ctx_t *x, const char *s, size_t n, const cha
     const cr__conf_key_t *k = cr__conf_find(x->section, key, keylen);
     char why[CR__CONF_WHY];
     if (k == NULL) {
-        snprintf(why, sizeof(why), "unknown key in section [%s]", x->section);
+        if (strcmp(x->section, CR__CLASS_SECTION) == 0)
+            snprintf(why, sizeof(why), "unknown key in section [class.%s]", x->conf.classes[x->instance].id);
+        else
+            snprintf(why, sizeof(why), "unknown key in section [%s]", x->section);
         return cr__conf_fail_key(x, key, keylen, why);
     }
     size_t idx = (size_t)(k - cr__conf_keys);
@@ -409,7 +581,8 @@ static int cr__conf_assign(cr__conf_ctx_t *x, const char *s, size_t n, const cha
     assert(vn < sizeof(buf));
     memcpy(buf, v, vn);
     buf[vn] = '\0';
-    if (cr__conf_set(k, &x->conf, buf, vn, why) < 0)
+    char *base = k->instance ? (char *)&x->conf.classes[x->instance] : (char *)&x->conf;
+    if (cr__conf_set(k, base, buf, vn, why) < 0)
         return cr__conf_fail_key(x, key, keylen, why);
     x->set_line[idx] = x->line;
     return 0;
@@ -590,10 +763,11 @@ static int cr__conf_check_range(const cr__conf_key_t *k, unsigned long v, char *
 }
 
 /** Re-checks one row of a struct that may have been filled in by code rather than by the parser. */
-static int cr__conf_check(const cr__conf_key_t *k, const cr_conf_t *c, char *why)
+static int cr__conf_check(const cr__conf_key_t *k, const char *base, char *why)
 {
-    const char *field = (const char *)c + k->off;
-    bool text = k->type == CR__CONF_STRING || k->type == CR__CONF_IPV4 || k->type == CR__CONF_HOSTPORT;
+    const char *field = base + k->off;
+    bool text = k->type == CR__CONF_STRING || k->type == CR__CONF_IPV4 || k->type == CR__CONF_HOSTPORT ||
+                k->type == CR__CONF_ID || k->type == CR__CONF_IDLIST;
     if (text && memchr(field, '\0', k->size) == NULL) {
         snprintf(why, CR__CONF_WHY, "value not NUL-terminated");
         return -1;
@@ -609,7 +783,27 @@ static int cr__conf_check(const cr__conf_key_t *k, const cr_conf_t *c, char *why
         memcpy(&p16, field, sizeof(p16));
         return cr__conf_check_range(k, p16, why);
     case CR__CONF_STRING:
+        if (field[0] != '\0' && strlen(field) < k->min) {
+            snprintf(why, CR__CONF_WHY, "too short (at least %lu bytes)", k->min);
+            return -1;
+        }
         return 0;
+    case CR__CONF_ID:
+        if (field[0] != '\0' && !cr__conf_id_ok(field, strlen(field))) {
+            snprintf(why, CR__CONF_WHY, "not an id (1-%d of A-Z a-z 0-9 _ -)", CR_CONF_ID_MAX);
+            return -1;
+        }
+        return 0;
+    case CR__CONF_IDLIST:
+        return cr__conf_idlist_ok(field, why);
+    case CR__CONF_TIME: {
+        int64_t t;
+        memcpy(&t, field, sizeof(t));
+        if (t >= 0)
+            return 0;
+        snprintf(why, CR__CONF_WHY, "negative time");
+        return -1;
+    }
     case CR__CONF_IPV4:
         if (cr__conf_ipv4(field))
             return 0;
@@ -622,9 +816,10 @@ static int cr__conf_check(const cr__conf_key_t *k, const cr_conf_t *c, char *why
         }
         if (cr__conf_check_host(field, why) < 0)
             return -1;
-        memcpy(&p16, (const char *)c + k->off2, sizeof(p16));
+        memcpy(&p16, base + k->off2, sizeof(p16));
         return cr__conf_check_range(k, p16, why);
     case CR__CONF_ENUM:
+    case CR__CONF_BOOL:
         memcpy(&e, field, sizeof(e));
         for (const cr__conf_name_t *nm = k->names; nm->name != NULL; nm++) {
             if (nm->value == e)
@@ -635,6 +830,47 @@ static int cr__conf_check(const cr__conf_key_t *k, const cr_conf_t *c, char *why
     }
     assert(!"unknown key type");
     return -1;
+}
+
+/** The [auth] pair and each [class.<id>] entry. */
+static int cr__conf_validate_auth_classes(const cr_conf_t *c, char *err, size_t err_cap)
+{
+    char why[CR__CONF_WHY];
+    if (memchr(c->auth_secret, '\0', sizeof(c->auth_secret)) == NULL ||
+        memchr(c->auth_secret_file, '\0', sizeof(c->auth_secret_file)) == NULL)
+        return -1; /* reported by the row checks, which run first */
+    if (c->auth_secret[0] != '\0' && c->auth_secret_file[0] != '\0') {
+        cr__conf_msg(err, err_cap, "key 'secret_file': set either secret or secret_file in [auth], not both");
+        return -1;
+    }
+    if (c->n_classes > CR_CONF_MAX_TIMETABLE) {
+        cr__conf_msg(err, err_cap, "too many [class.*] sections (max %d)", CR_CONF_MAX_TIMETABLE);
+        return -1;
+    }
+    if (c->n_classes > c->max_classes) {
+        cr__conf_msg(err, err_cap, "key 'max_classes': %u is fewer than the %u [class.*] sections", c->max_classes,
+                     c->n_classes);
+        return -1;
+    }
+    for (unsigned i = 0; i < c->n_classes; i++) {
+        const cr_conf_class_t *cl = &c->classes[i];
+        if (memchr(cl->id, '\0', sizeof(cl->id)) == NULL || !cr__conf_id_ok(cl->id, strlen(cl->id))) {
+            cr__conf_msg(err, err_cap, "[class.*] entry %u: invalid class id", i);
+            return -1;
+        }
+        for (size_t j = 0; j < CR__CONF_NKEYS; j++) {
+            const cr__conf_key_t *k = &cr__conf_keys[j];
+            if (k->instance && cr__conf_check(k, (const char *)cl, why) < 0) {
+                cr__conf_msg(err, err_cap, "[class.%s] key '%s': %s", cl->id, k->key, why);
+                return -1;
+            }
+        }
+        if (cl->start != 0 && cl->end != 0 && cl->end <= cl->start) {
+            cr__conf_msg(err, err_cap, "[class.%s] key 'end': not after start", cl->id);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Hosts "coincide" if equal, if either is the wildcard, or if http_host is a name: unresolved, it may be. */
@@ -652,11 +888,13 @@ int cr_conf_validate(const cr_conf_t *c, char *err, size_t err_cap)
     }
     char why[CR__CONF_WHY];
     for (size_t i = 0; i < CR__CONF_NKEYS; i++) {
-        if (cr__conf_check(&cr__conf_keys[i], c, why) < 0) {
+        if (!cr__conf_keys[i].instance && cr__conf_check(&cr__conf_keys[i], (const char *)c, why) < 0) {
             cr__conf_msg(err, err_cap, "key '%s': %s", cr__conf_keys[i].key, why);
             return CR_ECONFIG;
         }
     }
+    if (cr__conf_validate_auth_classes(c, err, err_cap) != 0)
+        return CR_ECONFIG;
     unsigned long last = (unsigned long)c->media_port + c->workers - 1;
     if (last > 65535) {
         cr__conf_msg(err, err_cap, "key 'media_port': media_port + workers - 1 = %lu exceeds 65535", last);

@@ -17,6 +17,22 @@
 
 #define CR_CONF_MAX_FILE (1u << 20) /* bytes */
 #define CR_CONF_MAX_LINE 4096
+#define CR_CONF_MAX_TIMETABLE 32 /* [class.<id>] sections */
+#define CR_CONF_ID_MAX 64        /* class, school, teacher and classroom ids: [A-Za-z0-9_-] */
+
+/** Class kinds in the order of enum cr_class_kind (relay/classes/cr_class.h). */
+enum cr_conf_kind { CR_CONF_KIND_SYNCHRONOUS = 0, CR_CONF_KIND_DEDICATED, CR_CONF_KIND_MASTER, CR_CONF_KIND_NETWORK };
+
+/** A timetable entry: one [class.<id>] section. */
+typedef struct cr_conf_class {
+    char id[CR_CONF_ID_MAX + 1];          /* from the section name */
+    int kind;                             /* kind: enum cr_conf_kind, default synchronous */
+    char title[129];                      /* title: default "" (then the id) */
+    char school[CR_CONF_ID_MAX + 1];      /* school: the anchor school's id, default "" */
+    char teacher[CR_CONF_ID_MAX + 1];     /* teacher: the teacher's id (token sub), default "" = any */
+    char classrooms[1024];                /* classrooms: comma-separated ids, default "" = any */
+    int64_t start, end;                   /* start/end: Unix seconds, 0 = none */
+} cr_conf_class_t;
 
 typedef struct cr_conf {
     /* [relay] */
@@ -33,6 +49,19 @@ typedef struct cr_conf {
     unsigned history_packets;  /* history_packets: NACK ring per stream, 64..32768, default 1024 */
     int log_level;             /* log_level: debug|info|warn|error, default info (enum cr_log_level) */
     char web_root[512];        /* web_root: directory of client/web pages, default "" (built-in path) */
+
+    /* [auth] */
+    char auth_secret[257];     /* secret: HMAC key for tokens, 32..256 bytes, default "" (see secret_file) */
+    char auth_secret_file[512]; /* secret_file: file holding the secret, default "" */
+    int admin_remote;          /* admin_remote: admin API from non-loopback peers, default false */
+    unsigned token_ttl_s;      /* token_ttl_s: default lifetime of `classrelay token`, 60..2592000, 3600 */
+
+    /* [signal] */
+    unsigned ws_idle_timeout_s; /* ws_idle_timeout_s: close a silent WebSocket, 5..3600, default 60 */
+
+    /* [class.<id>]: the timetable */
+    cr_conf_class_t classes[CR_CONF_MAX_TIMETABLE];
+    unsigned n_classes;
 } cr_conf_t;
 
 /** Fills c with the built-in defaults (loopback only). */

@@ -64,6 +64,12 @@ static void test_defaults(void **state)
     assert_int_equal(c.history_packets, 1024);
     assert_int_equal(c.log_level, CR_LOG_INFO);
     assert_string_equal(c.web_root, "");
+    assert_string_equal(c.auth_secret, "");
+    assert_string_equal(c.auth_secret_file, "");
+    assert_int_equal(c.admin_remote, 0);
+    assert_int_equal(c.token_ttl_s, 3600);
+    assert_int_equal(c.ws_idle_timeout_s, 60);
+    assert_int_equal(c.n_classes, 0);
     char err[256] = "";
     assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
 
@@ -153,7 +159,8 @@ static void test_errors_keys(void **state)
                "t.conf:4: key 'workers': duplicate key (first set on line 2)");
     expect_err("[relay]\nworkers\n", "t.conf:2: expected KEY = VALUE or [SECTION]");
     expect_err("[relay]\n= 4\n", "t.conf:2: missing key before '='");
-    expect_err("[auth]\n", "t.conf:1: unknown section [auth]");
+    expect_err("[metrics]\n", "t.conf:1: unknown section [metrics]");
+    expect_err("[class]\n", "t.conf:1: unknown section [class]");
     expect_err("[relay]\n[ topology ]\nworkers = 1\n", "t.conf:2: unknown section [topology]");
     expect_err("[]\n", "t.conf:1: unknown section []");
     expect_err("[relay\n", "t.conf:1: expected ']' after the section name");
@@ -493,6 +500,111 @@ static void test_validate(void **state)
     assert_string_equal(err, "key 'web_root': value not NUL-terminated");
 }
 
+static void test_auth_signal(void **state)
+{
+    (void)state;
+    cr_conf_t c;
+    char err[256] = "";
+    expect_ok("[auth]\nsecret = 0123456789abcdef0123456789abcdef\nadmin_remote = true\ntoken_ttl_s = 60\n"
+              "[signal]\nws_idle_timeout_s = 5\n",
+              &c);
+    assert_string_equal(c.auth_secret, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(c.admin_remote, 1);
+    assert_int_equal(c.token_ttl_s, 60);
+    assert_int_equal(c.ws_idle_timeout_s, 5);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
+    expect_ok("[auth]\nsecret_file = /etc/classrelay/secret\nadmin_remote = false\n", &c);
+    assert_string_equal(c.auth_secret_file, "/etc/classrelay/secret");
+    assert_int_equal(c.admin_remote, 0);
+    expect_err("[auth]\nsecret = short\n", "t.conf:2: key 'secret': too short (at least 32 bytes)");
+    expect_err("[auth]\nadmin_remote = yes\n", "t.conf:2: key 'admin_remote': unknown value 'yes' (expected false or true)");
+    expect_err("[auth]\ntoken_ttl_s = 59\n", "t.conf:2: key 'token_ttl_s': must be an integer from 60 to 2592000");
+    expect_err("[signal]\nws_idle_timeout_s = 3601\n",
+               "t.conf:2: key 'ws_idle_timeout_s': must be an integer from 5 to 3600");
+    expect_ok("[auth]\nsecret = 0123456789abcdef0123456789abcdef\nsecret_file = /x\n", &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "key 'secret_file': set either secret or secret_file in [auth], not both");
+    cr_conf_defaults(&c);
+    snprintf(c.auth_secret, sizeof(c.auth_secret), "%s", "too-short");
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "key 'secret': too short (at least 32 bytes)");
+}
+
+static void test_timetable(void **state)
+{
+    (void)state;
+    cr_conf_t c;
+    char err[256] = "";
+    expect_ok("[class.math-7]\nkind = dedicated\ntitle = \"Grade 7 math\"\nschool = anchor_1\nteacher = t-wang\n"
+              "classrooms = rural-3a, rural-3b,rural-4\nstart = 2025-09-01T08:00Z\nend = 2025-09-01T08:45:30Z\n"
+              "[relay]\nworkers = 2\n"
+              "[class.open]\n",
+              &c);
+    assert_int_equal(c.n_classes, 2);
+    assert_int_equal(c.workers, 2);
+    assert_string_equal(c.classes[0].id, "math-7");
+    assert_int_equal(c.classes[0].kind, CR_CONF_KIND_DEDICATED);
+    assert_string_equal(c.classes[0].title, "Grade 7 math");
+    assert_string_equal(c.classes[0].school, "anchor_1");
+    assert_string_equal(c.classes[0].teacher, "t-wang");
+    assert_string_equal(c.classes[0].classrooms, "rural-3a, rural-3b,rural-4");
+    assert_int_equal(c.classes[0].start, 1756713600);
+    assert_int_equal(c.classes[0].end, 1756716330);
+    assert_string_equal(c.classes[1].id, "open");
+    assert_int_equal(c.classes[1].kind, CR_CONF_KIND_SYNCHRONOUS); /* defaults */
+    assert_string_equal(c.classes[1].title, "");
+    assert_int_equal(c.classes[1].start, 0);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
+
+    expect_ok("[class.a]\nkind = master\nstart = 1700000000\n[class.b]\nkind = network\n", &c);
+    assert_int_equal(c.classes[0].kind, CR_CONF_KIND_MASTER);
+    assert_int_equal(c.classes[0].start, 1700000000);
+    assert_int_equal(c.classes[1].kind, CR_CONF_KIND_NETWORK);
+
+    expect_err("[class.a]\nkind = lecture\n",
+               "t.conf:2: key 'kind': unknown value 'lecture' (expected synchronous, dedicated, master or network)");
+    expect_err("[class.a]\nfoo = 1\n", "t.conf:2: key 'foo': unknown key in section [class.a]");
+    expect_err("[class.a]\nkind = master\nkind = master\n", "t.conf:3: key 'kind': duplicate key (first set on line 2)");
+    expect_err("[class.a]\n[class.a]\n", "t.conf:2: duplicate section [class.a] (first on line 1)");
+    expect_err("[class.a b]\n", "t.conf:1: invalid class id in section [class.a b] (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[class.]\n", "t.conf:1: invalid class id in section [class.] (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[class.a]\nclassrooms = r1,,r2\n", "t.conf:2: key 'classrooms': '' is not an id (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[class.a]\nclassrooms = r1, r/2\n", "t.conf:2: key 'classrooms': 'r/2' is not an id (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[class.a]\nclassrooms = r1,\n", "t.conf:2: key 'classrooms': empty id after the last ','");
+    expect_err("[class.a]\nteacher = Wang Li\n", "t.conf:2: key 'teacher': not an id (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[class.a]\nstart = 2025-02-30T08:00Z\n",
+               "t.conf:2: key 'start': expected Unix seconds or YYYY-MM-DDTHH:MM[:SS]Z");
+    expect_err("[class.a]\nstart = 2025-09-01 08:00\n",
+               "t.conf:2: key 'start': expected Unix seconds or YYYY-MM-DDTHH:MM[:SS]Z");
+    expect_err("[class.a]\nstart = 2025-09-01T08:00+08:00\n",
+               "t.conf:2: key 'start': expected Unix seconds or YYYY-MM-DDTHH:MM[:SS]Z");
+    expect_err("[class.a]\nstart = -5\n", "t.conf:2: key 'start': expected Unix seconds or YYYY-MM-DDTHH:MM[:SS]Z");
+
+    /* A section per id, at most CR_CONF_MAX_TIMETABLE. */
+    char text[4096];
+    size_t used = 0;
+    for (int i = 0; i <= CR_CONF_MAX_TIMETABLE; i++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used, "[class.c%d]\n", i);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "t.conf:%d: too many [class.*] sections (max %d)", CR_CONF_MAX_TIMETABLE + 1,
+             CR_CONF_MAX_TIMETABLE);
+    expect_err(text, msg);
+
+    /* Cross-key checks. */
+    expect_ok("[class.a]\nstart = 2000\nend = 2000\n", &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "[class.a] key 'end': not after start");
+    expect_ok("[relay]\nmax_classes = 1\n[class.a]\n[class.b]\n", &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "key 'max_classes': 1 is fewer than the 2 [class.*] sections");
+    /* A later file adds entries; the same id again is an error. */
+    expect_ok("[class.a]\n", &c);
+    assert_int_equal(parse(&c, "[class.b]\n", err, sizeof(err)), 0);
+    assert_int_equal(c.n_classes, 2);
+    assert_int_equal(parse(&c, "[class.a]\n", err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "t.conf:1: duplicate section [class.a] (defined by an earlier file)");
+}
+
 /* The shipped example must load and, being all comments, leave the built-in defaults unchanged. */
 static void test_example_config(void **state)
 {
@@ -543,6 +655,8 @@ int main(void)
         cmocka_unit_test(test_load_too_large),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_example_config),
+        cmocka_unit_test(test_auth_signal),
+        cmocka_unit_test(test_timetable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
