@@ -13,7 +13,7 @@ pkgs=(
   curl iproute2
 )
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev util-linux)
+  pkgs+=(libcmocka-dev util-linux chromium nodejs npm)
 fi
 
 missing=()

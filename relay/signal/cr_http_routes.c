@@ -7,6 +7,7 @@
 
 #include "cr_api_err.h"
 #include "cr_http_int.h"
+#include "cr_http_static.h"
 
 static void handle_whip(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
@@ -50,7 +51,11 @@ const cr_http_route_t cr__http_routes[] = {
     {"/whip/", 0, CR_HTTP_POST, 1, handle_whip},
     {"/whep/", 0, CR_HTTP_POST, 1, handle_whep},
     {"/resource/", 0, CR_HTTP_DELETE, 0, handle_resource},
+    {"/resource/", 0, CR_HTTP_POST, 0, cr__http_layer},
     {"/api/status", 1, CR_HTTP_GET, 0, handle_status},
+    {"/class/", 0, CR_HTTP_GET, 0, cr__http_static},
+    {"/teach/", 0, CR_HTTP_GET, 0, cr__http_static},
+    {"/web/", 0, CR_HTTP_GET, 0, cr__http_static},
     {"/", 1, CR_HTTP_GET, 0, handle_index},
     {NULL, 0, 0, 0, NULL},
 };

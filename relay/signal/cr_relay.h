@@ -59,4 +59,17 @@ void cr_relay_poll(cr_relay_t *r);
 /** Returns 1 if id is a valid class id: 1..64 characters of [A-Za-z0-9_-]. */
 int cr_class_id_valid(const char *id, size_t len);
 
+/**
+ * Chooses the simulcast layer subscriber session resource_id receives: rid ("h", "m", "l") or NULL
+ * or "" for the best layer the publisher sends. Fills a 200 JSON reply, or 4041 for an unknown or
+ * publisher session. The switch itself happens in the media worker at the layer's next keyframe.
+ */
+void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid, cr_relay_reply_t *out);
+
+/**
+ * Parses a layer request body: "h", "m", "l" (any RFC 8851 rid), "auto" for the best, or JSON
+ * {"rid":"l"} / {"rid":null}; surrounding white space is ignored. Writes the rid ("" for the best)
+ * to rid (cap bytes). Returns 0 or CR_EINVAL. body is borrowed and need not be NUL-terminated.
+ */
+int cr_relay_layer_parse(const char *body, size_t len, char *rid, size_t cap);
 #endif
