@@ -13,7 +13,12 @@ pkgs=(
   curl iproute2
 )
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev util-linux chromium nodejs npm)
+  pkgs+=(libcmocka-dev util-linux chromium)
+  # The browser tests need node and npm. A machine may already have them from another source
+  # (whose nodejs package conflicts with Debian's npm), so install Debian's only when missing.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    pkgs+=(nodejs npm)
+  fi
 fi
 
 missing=()

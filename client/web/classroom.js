@@ -33,7 +33,7 @@ const app = {
 };
 window.classroom = app;
 
-const WAITING_RETRY_MS = 3000; // class not live: look again this often
+const WAITING_RETRY_MS = 5000; // class not live: look again this often
 const CONNECT_TIMEOUT_MS = 15000; // answer received, ICE/DTLS not up yet
 const DISCONNECT_GRACE_MS = 4000; // ICE 'disconnected' this long counts as lost
 const SILENCE_MS = 5000; // connected but no byte received this long counts as lost

@@ -138,28 +138,27 @@ export async function status() {
 
 let tokenCmd = null;
 
+/** Whether the relay has the `classrelay token` command (authentication is built in). */
+export function hasTokens() {
+  if (tokenCmd === null) {
+    const r = spawnSync(RELAY, ['--help'], { encoding: 'utf8', timeout: 5000 });
+    tokenCmd = /classrelay token/.test(`${r.stdout}${r.stderr}`);
+  }
+  return tokenCmd;
+}
+
 /**
- * A token for role in class cls (docs/PROTOCOL.md): minted with `classrelay token` when the relay
- * has that command (authentication built in), else '' (the relay does not check tokens yet).
+ * A token for role in class cls (docs/PROTOCOL.md), minted with `classrelay token --config CONF`
+ * (run.sh gives the config a secret of its own); '' when the relay has no tokens yet.
  */
 export function token(role, cls, id = '') {
-  if (tokenCmd === null) {
-    const r = spawnSync(RELAY, ['token', '--help'], { encoding: 'utf8', timeout: 5000 });
-    tokenCmd = r.status === 0;
-  }
-  if (!tokenCmd) return '';
+  if (!hasTokens()) return '';
   const args = ['token', '--config', CONF, '--role', role, '--class', cls];
   if (role === 'classroom') args.push('--classroom', id || 'room-1');
   else if (id) args.push('--id', id);
   const r = spawnSync(RELAY, args, { encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0) throw new Error(`classrelay token failed: ${r.stderr}`);
   return r.stdout.trim();
-}
-
-/** Whether the relay enforces tokens (it has the `token` command). */
-export function authEnforced() {
-  token('teacher', 'probe');
-  return tokenCmd;
 }
 
 /**

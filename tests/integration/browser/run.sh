@@ -56,11 +56,15 @@ ip link add v0 type veth peer name v1 &&
     ip link set lo up && ip link set v0 up && ip link set v1 up &&
     ip route add default via 10.99.0.1 || { echo "FAIL: cannot set up the veth pair"; exit 1; }
 
+# A secret of this run's own, so tokens minted by `classrelay token --config` match the relay.
 cat >"$CR_CONF" <<CONF
 [relay]
 http_listen = $IP:$PORT
 media_ip = $IP
 CONF
+if "$CR_BUILD/relay/classrelay" --help 2>&1 | grep -q 'classrelay token'; then
+    printf '[auth]\nsecret = %s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>"$CR_CONF"
+fi
 
 echo "logs in $CR_OUT"
 "$CR_BUILD/relay/classrelay" --config "$CR_CONF" >"$CR_OUT/relay.log" 2>&1 &
