@@ -26,6 +26,7 @@ struct opt_spec {
 static const struct opt_spec specs[] = {
     {"test", K_FLAG, S_TEACH, OFF(test), 0, 0},
     {"file", K_STR, S_TEACH, OFF(file), 0, 0},
+    {"simulcast", K_FLAG, S_TEACH, OFF(simulcast), 0, 0},
     {"bitrate", K_UINT, S_TEACH, OFF(bitrate_kbps), 50, 50000},
     {"width", K_UINT, S_TEACH, OFF(width), 16, 7680},
     {"height", K_UINT, S_TEACH, OFF(height), 16, 4320},
@@ -190,7 +191,7 @@ const char *cr_opts_usage(void)
     return "usage:\n"
            "  classrelay-client teach <whip-url> [--test | --file PATH] [--token T]\n"
            "        [--bitrate KBPS] [--width W --height H --fps N] [--duration S]\n"
-           "        [--reconnect] [--local-ip IP]\n"
+           "        [--reconnect] [--local-ip IP] [--simulcast]\n"
            "  classrelay-client attend <whep-url> [--headless] [--token T] [--duration S]\n"
            "        [--reconnect] [--local-ip IP]\n"
            "\n"
@@ -198,6 +199,8 @@ const char *cr_opts_usage(void)
            "  --file PATH   publish a media file (decoded, re-encoded to H.264 + Opus)\n"
            "  --token T     send 'Authorization: Bearer T' on every request\n"
            "  --bitrate K   H.264 target bitrate in kbit/s (default 1500)\n"
+           "  --simulcast   send three layers (rid h, m, l): the video at full, half and a\n"
+           "                quarter size (40% and 15% of the bitrate); classrooms choose one\n"
            "  --width/--height/--fps  video format (default 1280x720 at 30)\n"
            "  --headless    decode without playing; print one 'stats' line per second\n"
            "  --duration S  stop after S seconds (DELETE the session, print a summary)\n"

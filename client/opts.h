@@ -15,6 +15,7 @@ struct cr_opts {
     const char *token;     /**< sent as "Authorization: Bearer <token>" when set */
     const char *local_ip;  /**< gather ICE candidates on this address only */
     bool test;             /**< teach: test pattern + sine instead of a camera */
+    bool simulcast;        /**< teach: three encodings (rid h, m, l) of the video */
     bool headless;         /**< attend: decode to fakesink and print stats lines */
     bool reconnect;        /**< retry with backoff instead of exiting on failure */
     bool help;

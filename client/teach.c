@@ -3,6 +3,7 @@
 #include "count.h"
 #include "session.h"
 
+#include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,33 @@ struct teach {
     guint player_watch;
     gboolean have_video, have_audio; /* streaming thread of decodebin only */
     char channel[48];   /* inter* channel name, unique to this process */
+    /* --simulcast: the current attempt's mid header extensions, set once webrtcbin names the
+     * video m-line (main thread, via notify::mid). */
+    GstRTPHeaderExtension *mid_ext[3];
 };
+
+/* --simulcast: three encodings of one source, as a browser sends them (RFC 8853): rid h at the
+ * chosen size, m at half, l at a quarter, each its own SSRC carrying the rid header extension
+ * (RFC 8852) and the mid one (RFC 8843), bundled into one video m-line by rtpfunnel. */
+#define CR_LAYERS 3
+static const char *const layer_rid[CR_LAYERS] = {"h", "m", "l"};
+static const unsigned layer_div[CR_LAYERS] = {1, 2, 4};
+/* Header extension ids in the offer; an answer keeps the offerer's ids (RFC 8285 section 6). */
+#define CR_EXT_ID_MID 9
+#define CR_EXT_ID_RID 10
+
+static unsigned layer_size(unsigned full, unsigned i)
+{
+    unsigned v = (full / layer_div[i]) & ~1u; /* encoders want even sizes */
+    return v < 16 ? 16 : v;
+}
+
+static unsigned layer_kbps(unsigned full, unsigned i)
+{
+    static const unsigned permille[CR_LAYERS] = {1000, 400, 150};
+    unsigned v = full * permille[i] / 1000;
+    return v < 50 ? 50 : v;
+}
 
 /* The part of the video branch that produces raw video at the requested format. */
 static char *video_source(const struct teach *t)
@@ -45,28 +72,57 @@ static char *audio_source(const struct teach *t)
     return g_strdup("autoaudiosrc ! ");
 }
 
-/* Encoders as the relay expects them: constrained-baseline H.264 with SPS/PPS on every IDR
- * and a keyframe at least every 2 s, so a late joiner waits at most that long (the relay
- * also forwards PLIs). */
-static char *describe(const struct teach *t)
+/* The H.264 encoder and payloader of one video stream (layer i of --simulcast, or the only
+ * one). Encoders as the relay expects them: constrained-baseline H.264 with SPS/PPS on every IDR
+ * and a keyframe at least every 2 s, so a late joiner waits at most that long (the relay also
+ * forwards PLIs). */
+static char *video_encoder(const struct cr_opts *o, unsigned i, unsigned kbps)
+{
+    return g_strdup_printf(
+        "x264enc name=venc%s tune=zerolatency speed-preset=ultrafast key-int-max=%u bitrate=%u ! "
+        "video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! "
+        "rtph264pay name=vpay%s pt=96 config-interval=-1 aggregate-mode=zero-latency",
+        i ? (i == 1 ? "1" : "2") : "", 2 * o->fps, kbps, i ? (i == 1 ? "1" : "2") : "");
+}
+
+/* The video branch from raw video to webrtcbin: one encoder, or a tee into CR_LAYERS scaled
+ * encoders whose RTP streams rtpfunnel bundles. */
+static char *video_branch(const struct teach *t)
 {
     const struct cr_opts *o = t->app.opts;
+    static const char q[] = "queue max-size-buffers=3 max-size-time=0 max-size-bytes=0 leaky=downstream";
+    static const char caps[] = "application/x-rtp,media=video,encoding-name=H264,payload=96";
+    if (!o->simulcast) {
+        char *enc = video_encoder(o, 0, o->bitrate_kbps);
+        char *b = g_strdup_printf("videoconvert ! %s ! %s ! %s ! webrtc. ", q, enc, caps);
+        g_free(enc);
+        return b;
+    }
+    GString *b = g_string_new("videoconvert ! tee name=vtee rtpfunnel name=vfunnel ! ");
+    g_string_append_printf(b, "%s ! webrtc. ", caps);
+    for (unsigned i = 0; i < CR_LAYERS; i++) {
+        char *enc = video_encoder(o, i, layer_kbps(o->bitrate_kbps, i));
+        g_string_append_printf(b, "vtee. ! %s ! videoscale ! video/x-raw,width=%u,height=%u ! %s ! vfunnel. ",
+                               q, layer_size(o->width, i), layer_size(o->height, i), enc);
+        g_free(enc);
+    }
+    return g_string_free(b, FALSE);
+}
+
+static char *describe(const struct teach *t)
+{
     char *v = video_source(t);
+    char *vb = video_branch(t);
     char *a = audio_source(t);
     char *d = g_strdup_printf(
-        "webrtcbin name=webrtc bundle-policy=max-bundle "
-        "%s videoconvert ! queue max-size-buffers=3 max-size-time=0 max-size-bytes=0 "
-        "leaky=downstream ! x264enc name=venc tune=zerolatency speed-preset=ultrafast "
-        "key-int-max=%u bitrate=%u ! "
-        "video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! "
-        "rtph264pay name=vpay pt=96 config-interval=-1 aggregate-mode=zero-latency ! "
-        "application/x-rtp,media=video,encoding-name=H264,payload=96 ! webrtc. "
+        "webrtcbin name=webrtc bundle-policy=max-bundle %s %s"
         "%s audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=2 ! "
         "queue max-size-time=200000000 leaky=downstream ! opusenc name=aenc bitrate=64000 ! "
         "rtpopuspay name=apay pt=111 ! "
         "application/x-rtp,media=audio,encoding-name=OPUS,payload=111 ! webrtc.",
-        v, 2 * o->fps, o->bitrate_kbps, a);
+        v, vb, a);
     g_free(v);
+    g_free(vb);
     g_free(a);
     return d;
 }
@@ -181,8 +237,10 @@ static void add_counters(struct teach *t, GstBin *pipe)
         enum cr_count_what what;
         size_t off;
     } probes[] = {
-        {"venc", "src", CR_COUNT_BUFFERS, offsetof(struct teach, frames)},
+        {"venc", "src", CR_COUNT_BUFFERS, offsetof(struct teach, frames)}, /* the top layer */
         {"vpay", "src", CR_COUNT_BYTES, offsetof(struct teach, video_bytes)},
+        {"vpay1", "src", CR_COUNT_BYTES, offsetof(struct teach, video_bytes)}, /* --simulcast */
+        {"vpay2", "src", CR_COUNT_BYTES, offsetof(struct teach, video_bytes)},
         {"apay", "src", CR_COUNT_BYTES, offsetof(struct teach, audio_bytes)},
         {"aenc", "sink", CR_COUNT_S16_STEREO_SAMPLES, offsetof(struct teach, audio_samples)},
     };
@@ -193,6 +251,105 @@ static void add_counters(struct teach *t, GstBin *pipe)
         if (e != NULL)
             gst_object_unref(e);
     }
+}
+
+static void drop_mid_exts(struct teach *t)
+{
+    for (unsigned i = 0; i < CR_LAYERS; i++)
+        if (t->mid_ext[i] != NULL) {
+            gst_object_unref(t->mid_ext[i]);
+            t->mid_ext[i] = NULL;
+        }
+}
+
+/* webrtcbin names the m-line (a=mid) when it makes the offer; the layers' mid header extension
+ * must carry the same name. */
+static void on_video_mid(GObject *transceiver, GParamSpec *pspec, gpointer data)
+{
+    struct teach *t = data;
+    char *mid = NULL;
+    g_object_get(transceiver, "mid", &mid, NULL);
+    for (unsigned i = 0; mid != NULL && i < CR_LAYERS; i++)
+        if (t->mid_ext[i] != NULL)
+            g_object_set(t->mid_ext[i], "mid", mid, NULL);
+    g_free(mid);
+}
+
+static GstRTPHeaderExtension *add_extension(GstElement *pay, const char *uri, guint id)
+{
+    GstRTPHeaderExtension *ext = gst_rtp_header_extension_create_from_uri(uri);
+    if (ext == NULL)
+        return NULL;
+    gst_rtp_header_extension_set_id(ext, id);
+    g_signal_emit_by_name(pay, "add-extension", ext);
+    return ext; /* the payloader took its own reference */
+}
+
+/* --simulcast: the rid and mid header extensions on each layer's payloader, and the video
+ * transceiver's codec preferences, which webrtcbin writes into the offer's m-line (GStreamer
+ * 1.22: "rid-<id>" fields become a=rid, "a-simulcast" a=simulcast, "extmap-<n>" a=extmap). */
+static gboolean setup_simulcast(struct teach *t, GstBin *pipe, char **why)
+{
+    drop_mid_exts(t);
+    for (unsigned i = 0; i < CR_LAYERS; i++) {
+        char name[8];
+        g_snprintf(name, sizeof(name), i ? "vpay%u" : "vpay", i);
+        GstElement *pay = gst_bin_get_by_name(pipe, name);
+        GstRTPHeaderExtension *rid = add_extension(pay, GST_RTP_HDREXT_BASE "sdes:rtp-stream-id",
+                                                   CR_EXT_ID_RID);
+        t->mid_ext[i] = add_extension(pay, GST_RTP_HDREXT_BASE "sdes:mid", CR_EXT_ID_MID);
+        gst_object_unref(pay);
+        if (rid == NULL || t->mid_ext[i] == NULL) {
+            *why = g_strdup("--simulcast needs GStreamer's rtphdrextstreamid and rtphdrextmid "
+                            "(gst-plugins-good 1.22 or later)");
+            if (rid != NULL)
+                gst_object_unref(rid);
+            return FALSE;
+        }
+        g_object_set(rid, "rid", layer_rid[i], NULL);
+        gst_object_unref(rid);
+    }
+    GstElement *funnel = gst_bin_get_by_name(pipe, "vfunnel");
+    GstPad *src = gst_element_get_static_pad(funnel, "src");
+    GstPad *caps_src = NULL, *sink = NULL;
+    GstWebRTCRTPTransceiver *tr = NULL;
+    /* rtpfunnel -> capsfilter -> webrtcbin: the transceiver hangs on webrtcbin's sink pad. */
+    GstPad *peer = gst_pad_get_peer(src);
+    if (peer != NULL) {
+        GstElement *capsf = gst_pad_get_parent_element(peer);
+        caps_src = gst_element_get_static_pad(capsf, "src");
+        sink = gst_pad_get_peer(caps_src);
+        if (sink != NULL)
+            g_object_get(sink, "transceiver", &tr, NULL);
+        gst_object_unref(capsf);
+        gst_object_unref(peer);
+    }
+    gst_object_unref(src);
+    gst_object_unref(funnel);
+    if (caps_src != NULL)
+        gst_object_unref(caps_src);
+    if (sink != NULL)
+        gst_object_unref(sink);
+    if (tr == NULL) {
+        *why = g_strdup("--simulcast: cannot find the video transceiver");
+        return FALSE;
+    }
+    char *prefs = g_strdup_printf(
+        "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"
+        "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
+        "level-asymmetry-allowed=(string)1,rid-%s=(string)send,rid-%s=(string)send,"
+        "rid-%s=(string)send,a-simulcast=(string)\"send %s;%s;%s\","
+        "extmap-%u=(string)" GST_RTP_HDREXT_BASE "sdes:mid,"
+        "extmap-%u=(string)" GST_RTP_HDREXT_BASE "sdes:rtp-stream-id",
+        layer_rid[0], layer_rid[1], layer_rid[2], layer_rid[0], layer_rid[1], layer_rid[2],
+        CR_EXT_ID_MID, CR_EXT_ID_RID);
+    GstCaps *caps = gst_caps_from_string(prefs);
+    g_free(prefs);
+    g_object_set(tr, "codec-preferences", caps, NULL);
+    gst_caps_unref(caps);
+    g_signal_connect(tr, "notify::mid", G_CALLBACK(on_video_mid), t);
+    gst_object_unref(tr);
+    return TRUE;
 }
 
 static GstElement *teach_build(struct cr_app *app, char **why)
@@ -211,6 +368,10 @@ static GstElement *teach_build(struct cr_app *app, char **why)
     GstElement *webrtc = gst_bin_get_by_name(GST_BIN(pipe), "webrtc");
     make_sendonly(webrtc);
     gst_object_unref(webrtc);
+    if (app->opts->simulcast && !setup_simulcast(t, GST_BIN(pipe), why)) {
+        gst_object_unref(pipe);
+        return NULL;
+    }
     add_counters(t, GST_BIN(pipe));
     return pipe;
 }
@@ -282,6 +443,7 @@ int cr_teach_run(const struct cr_opts *o)
         }
     }
     int rc = cr_session_run(&t.app);
+    drop_mid_exts(&t);
     if (t.player != NULL) {
         gst_element_set_state(t.player, GST_STATE_NULL);
         if (t.player_watch != 0)

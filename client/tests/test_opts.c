@@ -25,6 +25,7 @@ static void teach_defaults(void **state)
     assert_int_equal(o.fps, 30);
     assert_int_equal(o.duration_s, 0);
     assert_false(o.test);
+    assert_false(o.simulcast);
     assert_false(o.reconnect);
     assert_null(o.token);
     assert_null(o.local_ip);
@@ -36,10 +37,11 @@ static void teach_all_options(void **state)
     char err[128];
     assert_int_equal(PARSE(&o, err, "teach", "--test", "--token", "s3cret", "--bitrate=800",
                            "--width", "640", "--height", "360", "--fps", "25", "--duration",
-                           "12", "--reconnect", "--local-ip", "127.0.0.1",
+                           "12", "--reconnect", "--local-ip", "127.0.0.1", "--simulcast",
                            "https://relay.example/whip/x"),
                      0);
     assert_true(o.test);
+    assert_true(o.simulcast);
     assert_string_equal(o.token, "s3cret");
     assert_int_equal(o.bitrate_kbps, 800);
     assert_int_equal(o.width, 640);
@@ -109,6 +111,8 @@ static void errors(void **state)
                  "not an IP");
     expect_error(PARSE(&o, err, "teach", "http://x/a", "--headless"), err, "only valid for 'attend'");
     expect_error(PARSE(&o, err, "attend", "http://x/a", "--test"), err, "only valid for 'teach'");
+    expect_error(PARSE(&o, err, "attend", "http://x/a", "--simulcast"), err, "only valid for 'teach'");
+    expect_error(PARSE(&o, err, "teach", "http://x/a", "--simulcast=1"), err, "takes no value");
     expect_error(PARSE(&o, err, "attend", "http://x/a", "--bitrate", "9"), err,
                  "only valid for 'teach'");
 }

@@ -1,16 +1,23 @@
 // Test 3: layer switch while playing. The Chromium teacher page publishes simulcast (h/m/l) and a
 // Chromium classroom page receives; the classroom switches h -> l -> h with its layer selector.
+// (layers_gst.mjs runs the same with `classrelay-client teach --test --simulcast` publishing.)
 // Each switch must land (frame height 1080 -> 360 -> 1080) with no freeze over 500 ms (getStats
 // freezeCount / totalFreezesDuration, decode stalls sampled every 100 ms, and the gaps between
 // presented frames from requestVideoFrameCallback), no decoder error (video.error, decoder
 // implementation unchanged), framesDecoded rising, and continuous sequence numbers: packetsLost
 // does not move (a gap in the relay's rewritten sequence numbers would count as lost).
 import path from 'node:path';
-import { BASE, OUT, check, launch, open, run, sleep, token, waitFor } from './lib.mjs';
+import {
+  BASE, OUT, check, client, launch, open, run, sleep, token, waitFor,
+} from './lib.mjs';
 
-const CLASS = 'browser-layers';
+const GST = process.env.CR_LAYERS_PUBLISHER === 'gst';
+const CLASS = GST ? 'gst-layers' : 'browser-layers';
 const HOLD_MS = 4000; // play each layer this long
+// Frame heights of h and l: the page sends 1080p / 360p, `teach --simulcast` 720p / 180p.
+const HEIGHT = GST ? { h: 720, l: 180 } : { h: 1080, l: 360 };
 let ctx = null;
+let teach = null;
 
 // Runs in the classroom page: samples its own getStats() every 100 ms and watches presented frames.
 function installMonitor() {
@@ -68,20 +75,32 @@ function analyse(samples) {
   };
 }
 
-async function main() {
-  ctx = await launch('layers', { secure: true });
+async function startBrowserTeacher() {
   const tt = token('teacher', CLASS, 't-1');
   const teacher = await open(ctx, `${BASE}/teach/${CLASS}?autostart=1${tt ? `&token=${encodeURIComponent(tt)}` : ''}`);
   const live = await waitFor(() => teacher.evaluate(() => window.teacher.state === 'live'), 20000);
-  if (!check('teacher', 'page is live', live)) return;
+  if (!check('teacher', 'page is live', live)) return false;
   const simulcast = await teacher.evaluate(() => window.teacher.simulcast);
-  if (!check('teacher', `relay accepted simulcast (a=simulcast in its answer: ${simulcast})`, simulcast)) return;
+  if (!check('teacher', `relay accepted simulcast (a=simulcast in its answer: ${simulcast})`, simulcast)) return false;
   // All three layers flowing: the browser's bandwidth estimate opens the top layer last.
   const layersUp = await waitFor(async () => {
     const s = await teacher.evaluate(() => window.teacher.stats);
     return s && ['h', 'm', 'l'].every((r) => s.layers[r] && s.layers[r].fps > 0);
   }, 15000);
-  check('teacher', 'sends layers h, m and l', layersUp);
+  return check('teacher', 'sends layers h, m and l', layersUp);
+}
+
+async function startGstTeacher() {
+  const tt = token('teacher', CLASS, 't-1');
+  teach = client('teach', ['teach', '--test', '--simulcast', '--width', '1280', '--height', '720',
+    ...(tt ? ['--token', tt] : []), `${BASE}/whip/${CLASS}`]);
+  return check('teacher', 'classrelay-client teach --test --simulcast connected',
+    await waitFor(() => teach.lines().includes('connected'), 20000));
+}
+
+async function main() {
+  ctx = await launch('layers', { secure: !GST });
+  if (!(GST ? await startGstTeacher() : await startBrowserTeacher())) return;
 
   const tok = token('classroom', CLASS, 'room-1');
   const page = await open(ctx, `${BASE}/class/${CLASS}${tok ? `?token=${encodeURIComponent(tok)}` : ''}`);
@@ -93,7 +112,7 @@ async function main() {
     const s = window.monitor.samples;
     return s.length ? s[s.length - 1].height : 0;
   });
-  const steps = [['h', 1080], ['l', 360], ['h', 1080]];
+  const steps = [['h', HEIGHT.h], ['l', HEIGHT.l], ['h', HEIGHT.h]];
   for (const [rid, want] of steps) {
     const t0 = Date.now();
     await page.click(`[data-layer="${rid}"]`);
@@ -103,7 +122,7 @@ async function main() {
     check('classroom', `layer ${rid}: frames ${want}p after ${ms} ms (${note})`, got);
     await sleep(HOLD_MS);
   }
-  await page.screenshot({ path: path.join(OUT, 'layers.png') });
+  await page.screenshot({ path: path.join(OUT, `${CLASS}.png`) });
 
   const r = await page.evaluate(() => {
     window.monitor.running = false;
@@ -126,4 +145,5 @@ async function main() {
 
 run(main, async () => {
   if (ctx) await ctx.closeProfile();
+  if (teach) await teach.stop();
 });
