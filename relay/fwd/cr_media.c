@@ -267,9 +267,36 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
     }
 }
 
+/* A receiver report block about one of our streams: loss, jitter, and the round-trip time from
+ * LSR/DLSR when it echoes our last SR (RFC 3550 section 6.4.1). */
+static void subscriber_report(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt_t *r)
+{
+    cr_rtcp_report_block_t b;
+    for (unsigned i = 0; cr_rtcp_report_block(r, i, NULL, &b) == 0; i++) {
+        for (unsigned k = 0; k < p->n_sub; k++) {
+            cr_sub_stream_t *ss = &p->sub[k];
+            if (ss->ssrc != b.ssrc)
+                continue;
+            ss->fraction_lost = b.fraction_lost;
+            ss->jitter = b.jitter;
+            if (b.lsr != 0 && b.lsr == ss->last_sr_mid) {
+                uint64_t dlsr_us = (uint64_t)b.dlsr * 1000000u / 65536u;
+                uint64_t since = w->now_us - ss->last_sr_sent_us;
+                ss->rtt_us = since > dlsr_us ? (uint32_t)(since - dlsr_us) : 0;
+            }
+        }
+    }
+}
+
 static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt_t *r)
 {
-    if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_NACK) {
+    cr_rtcp_remb_t remb;
+    if (r->type == CR_RTCP_RR || r->type == CR_RTCP_SR) {
+        subscriber_report(w, p, r);
+    } else if (r->type == CR_RTCP_PSFB && r->count == CR_RTCP_PSFB_AFB) {
+        if (cr_rtcp_remb_parse(r, &remb) == 0)
+            p->remb_bps = remb.bitrate_bps;
+    } else if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_NACK) {
         answer_nack(w, p, r);
     } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
         p->kf_requests_in++;

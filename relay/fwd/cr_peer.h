@@ -90,6 +90,12 @@ typedef struct cr_sub_stream {
     uint8_t need_keyframe; /* video: forward nothing until a keyframe starts a decodable picture */
     int8_t cur_layer;      /* video layer being forwarded, -1 none */
     int8_t target_layer;   /* layer to switch to at its next keyframe */
+    /* The receiver's view, from its RTCP receiver reports (RFC 3550 section 6.4.1). */
+    uint32_t last_sr_mid;     /* middle 32 bits of the NTP time in our last SR */
+    uint64_t last_sr_sent_us; /* when we sent it (monotonic) */
+    uint8_t fraction_lost;    /* last reported, /256 */
+    uint32_t jitter;          /* last reported, RTP clock units */
+    uint32_t rtt_us;          /* from LSR/DLSR of the last report, 0 = unknown */
 } cr_sub_stream_t;
 
 struct cr_class;
@@ -140,6 +146,9 @@ typedef struct cr_peer {
 
     /* Counters, read by the worker's stats. */
     uint64_t packets_in, bytes_in, packets_out, bytes_out;
+    uint64_t rate_bytes_in, rate_bytes_out; /* at the last rate update */
+    uint64_t bps_in, bps_out;               /* over the last second */
+    uint64_t remb_bps;                      /* subscriber: its last REMB estimate, 0 = none */
     uint64_t nacks_in, retransmits, kf_requests_in;
 } cr_peer_t;
 

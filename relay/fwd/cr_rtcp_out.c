@@ -105,6 +105,8 @@ static void subscriber_reports(struct cr_worker *w, cr_peer_t *p)
         int r2 = cr_rtcp_write_sdes_cname(buf + r, cap - (size_t)r, ss->ssrc, CR_CNAME);
         if (r2 < 0)
             continue;
+        ss->last_sr_mid = (uint32_t)(sr.ntp >> 16);
+        ss->last_sr_sent_us = w->now_us;
         send_rtcp(w, p, buf, (size_t)(r + r2));
     }
 }

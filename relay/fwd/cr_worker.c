@@ -505,6 +505,7 @@ static void *worker_main(void *arg)
         if (w->now_us - w->last_lat_publish_us >= 1000000u) {
             w->last_lat_publish_us = w->now_us;
             publish_latency(w);
+            cr__stats_publish(w);
         }
         cr__worker_flush(w);
     }
@@ -548,6 +549,7 @@ int cr_worker_new(cr_worker_t **out, const cr_worker_opts_t *opts)
         return CR_ENOMEM;
     w->opts = *opts;
     w->fd = w->epfd = w->timerfd = -1;
+    pthread_mutex_init(&w->snap_lock, NULL);
     cr_list_init(&w->peers);
     cr_list_init(&w->classes);
     if (cr_mailbox_init(&w->cmds, 65536, 1) != 0)
@@ -608,6 +610,8 @@ void cr_worker_free(cr_worker_t *w)
         close(w->epfd);
     if (w->timerfd >= 0)
         close(w->timerfd);
+    free(w->snap);
+    pthread_mutex_destroy(&w->snap_lock);
     free(w);
 }
 

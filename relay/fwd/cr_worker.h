@@ -92,6 +92,28 @@ int cr_worker_set_layer(cr_worker_t *w, const char *sub_resource, const char *ri
 /** Stops (muted = 1) or resumes forwarding of a publisher's audio and/or video. */
 int cr_worker_set_muted(cr_worker_t *w, const char *pub_resource, int audio_muted, int video_muted);
 
+/** One peer's figures, as published by its worker once a second. */
+typedef struct cr_peer_stats {
+    char resource_id[CR_RESOURCE_ID_LEN + 1];
+    char class_id[CR_CLASS_ID_MAX + 1];
+    enum cr_peer_role role;
+    enum cr_peer_state state;
+    uint64_t packets_in, bytes_in, packets_out, bytes_out;
+    uint64_t bps_in, bps_out;  /* over the last second */
+    double loss;               /* subscriber: fraction the receiver reports lost; publisher: we lose */
+    double jitter_ms;
+    double rtt_ms;             /* subscriber: from its receiver reports; 0 = unknown */
+    uint64_t remb_bps;         /* subscriber: its receive estimate (REMB), 0 = none */
+    char layer[CR_RID_MAX];    /* subscriber: the simulcast layer it receives ("" = single) */
+    uint64_t nacks_in, retransmits, kf_requests_in;
+} cr_peer_stats_t;
+
+/**
+ * Copies the latest per-peer snapshot (at most max entries) into out and returns how many peers
+ * the worker has (which may exceed max). Thread-safe; the snapshot is at most about a second old.
+ */
+size_t cr_worker_peer_stats(cr_worker_t *w, cr_peer_stats_t *out, size_t max);
+
 /** The port the worker's socket is bound to. */
 uint16_t cr_worker_port(const cr_worker_t *w);
 

@@ -57,6 +57,11 @@ struct cr_worker {
     uint64_t lat_hist[CR_LAT_BUCKETS]; /* accumulated here, published to stats each second */
     uint64_t last_lat_publish_us;
 
+    /* Per-peer figures for the control thread, rebuilt once a second under snap_lock. */
+    pthread_mutex_t snap_lock;
+    cr_peer_stats_t *snap;
+    size_t n_snap, cap_snap;
+
     uint64_t now_us; /* the current loop turn's time */
     uint64_t last_housekeeping_us;
 };
@@ -106,6 +111,9 @@ void cr__fanout_set_muted(cr_peer_t *pub, int audio_muted, int video_muted);
 void cr__request_keyframe(cr_peer_t *pub, int layer);
 /* The video layer a subscriber should aim for: its wanted rid if sent, else the best active one. */
 int cr__fanout_pick_layer(const cr_peer_t *pub, const cr_peer_t *sub, uint64_t now_us);
+
+/* cr_stats.c */
+void cr__stats_publish(struct cr_worker *w);
 
 /* cr_rtcp_out.c */
 void cr__rtcp_tick(struct cr_worker *w, cr_peer_t *p);

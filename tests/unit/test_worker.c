@@ -400,12 +400,38 @@ static void test_layers_and_sources(void **state)
     send_rtp(&room, 102, 7003, 59000, 0x1111, 0x65);
     seq = expect_next(&sub, seq, 0x65, 0xab);
 
+    /* The subscriber reports 25% loss; REMB says 1.5 Mbit/s. */
+    cr_rtcp_report_block_t rb = {.ssrc = 0x5b5b5b5b, .fraction_lost = 64, .jitter = 900};
+    uint8_t rtcp[256];
+    int r = cr_rtcp_write_rr(rtcp, sizeof(rtcp), 0x77, &rb, 1);
+    uint32_t media = 0x5b5b5b5b;
+    r += cr_rtcp_write_remb(rtcp + r, sizeof(rtcp) - (size_t)r, 0x77, 1500000, &media, 1);
+    size_t len = (size_t)r;
+    assert_int_equal(cr_srtp_protect_rtcp(sub.srtp, rtcp, &len, sizeof(rtcp)), 0);
+    sendto(sub.fd, rtcp, len, 0, (struct sockaddr *)&sub.relay, sizeof(sub.relay));
+
     /* The relay-added latency histogram is published once a second; on loopback it is small. */
     usleep(1100000);
     uint64_t p50 = cr_worker_latency_percentile(cr_worker_stats(worker), 50);
     uint64_t p99 = cr_worker_latency_percentile(cr_worker_stats(worker), 99);
     assert_true(p50 >= 1 && p50 <= p99);
     assert_true(p99 < 1000000);
+
+    /* Per-peer figures, as the control thread sees them. */
+    cr_peer_stats_t st[16];
+    size_t n = cr_worker_peer_stats(worker, st, 16);
+    int found = 0;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        if (strcmp(st[i].resource_id, "sub0000000000000000000000000003") != 0)
+            continue;
+        found = 1;
+        assert_int_equal(st[i].role, CR_PEER_SUBSCRIBER);
+        assert_true(st[i].packets_out >= 6);
+        assert_true(st[i].loss > 0.24 && st[i].loss < 0.26);
+        assert_true(st[i].jitter_ms > 9.9 && st[i].jitter_ms < 10.1);
+        assert_int_equal(st[i].remb_bps, 1500000);
+    }
+    assert_true(found);
 
     client_close(&pub);
     client_close(&room);
