@@ -6,11 +6,12 @@
 //   state      'joining' | 'connecting' | 'playing' | 'waiting' (class not live) |
 //              'reconnecting' | 'error' (a person must act)
 //   error      {title, detail, code, relay} of the last failure, or null
-//   stats      the last inboundSummary() (stats.js), joins, resource, layer, pc
+//   stats      the last inboundSummary() (stats.js), joins, resource, layer, pc, signal
 
 import {
   RelayError, backoffMs, endSession, exchange, explain, preferCodecs, setLayer,
 } from './whip.js';
+import { Signal } from './signal.js';
 import { fmtKbps, fmtRes, inboundSummary } from './stats.js';
 
 const $ = (id) => document.getElementById(id);
@@ -288,10 +289,25 @@ document.addEventListener('keydown', (e) => {
 });
 video.addEventListener('dblclick', () => document.documentElement.requestFullscreen().catch(() => {}));
 
+// Where the relay has WebSocket signaling, the classroom is listed in the class (the teacher sees
+// it), and a class going live is joined at once instead of at the next look.
+function onSignal(m) {
+  if (m.type === 'class_state' && m.state === 'live' && app.state === 'waiting') {
+    attempts = 0;
+    join();
+  } else if (m.type === 'kicked') {
+    generation++;
+    teardown();
+    setState('error');
+    showMessage('You were removed from this class.', '', 'Relay code 4038');
+  }
+}
+
 // Leave the class properly when the page goes away (DELETE with keepalive).
 window.addEventListener('pagehide', () => {
   generation++;
   teardown();
+  if (app.signal) app.signal.close();
 });
 
 if (!window.RTCPeerConnection) {
@@ -301,5 +317,7 @@ if (!window.RTCPeerConnection) {
   setState('error');
   showMessage('This link names no class.', 'A classroom link looks like /class/<class-id>?token=...');
 } else {
+  app.signal = new Signal(app.classId, app.token, { onMessage: onSignal });
+  app.signal.connect();
   join();
 }

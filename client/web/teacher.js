@@ -1,13 +1,15 @@
 // The teacher page, /teach/<class-id>?token=...: picks a camera and a microphone, previews them,
 // and publishes the class by WHIP with three simulcast encodings (rid h, m, l: about 1080p, 720p
 // and 360p), so each classroom can get the layer its link carries. Shows the outgoing bitrate of
-// each layer and how many classrooms are watching (GET /api/status).
+// each layer, how many classrooms are watching (GET /api/status: the class's WHEP sessions), and,
+// where the relay has WebSocket signaling (/ws), which classrooms are in the class.
 //
 // For tests and support, window.teacher holds: state ('idle' | 'preview' | 'starting' | 'live' |
 // 'reconnecting' | 'stopped' | 'error'), error, stats (outboundSummary(), stats.js), watching,
 // simulcast (the relay's answer accepted the layers), resource, pc.
 
 import { RelayError, backoffMs, endSession, exchange, explain, preferCodecs } from './whip.js';
+import { Signal } from './signal.js';
 import { fmtKbps, fmtRes, outboundSummary } from './stats.js';
 
 const $ = (id) => document.getElementById(id);
@@ -312,6 +314,25 @@ async function pollWatching() {
   }
 }
 
+// ---- who is in the class (WebSocket signaling) ---------------------------------------------------
+
+function showRooms(signal) {
+  $('rooms-box').hidden = !signal.available;
+  const rooms = signal.byRole('classroom');
+  if (rooms.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = signal.joined ? 'No classroom yet.' : 'Reconnecting…';
+    $('rooms').replaceChildren(li);
+    return;
+  }
+  $('rooms').replaceChildren(...rooms.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = `${p.name || p.id}${p.school ? ` · ${p.school}` : ''}${p.hand ? ' · hand raised' : ''}`;
+    return li;
+  }));
+}
+
 // ---- page ----------------------------------------------------------------------------------------
 
 $('title').textContent = `Teach · ${app.classId || '(no class)'}`;
@@ -324,6 +345,7 @@ $('quality').addEventListener('change', openDevices);
 window.addEventListener('pagehide', () => {
   generation++;
   closeSession();
+  if (app.signal) app.signal.close();
 });
 setInterval(tick, 1000);
 setInterval(pollWatching, STATUS_POLL_MS);
@@ -339,6 +361,11 @@ if (!app.classId) {
     : 'The browser allows the camera only on a secure page: open this page over https (or on localhost).');
 } else {
   pollWatching();
+  app.signal = new Signal(app.classId, app.token, {
+    onChange: showRooms,
+    onMessage: (m) => { if (/^participant_/.test(m.type)) pollWatching(); },
+  });
+  app.signal.connect();
   openDevices().then(() => {
     if (params.get('autostart') === '1' && app.stream) start();
   });
