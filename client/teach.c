@@ -4,6 +4,7 @@
 #include "session.h"
 
 #include <gst/rtp/rtp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct teach {
     /* --simulcast: the current attempt's mid header extensions, set once webrtcbin names the
      * video m-line (main thread, via notify::mid). */
     GstRTPHeaderExtension *mid_ext[3];
+    guint32 layer_ssrc[3];
 };
 
 /* --simulcast: three encodings of one source, as a browser sends them (RFC 8853): rid h at the
@@ -308,6 +310,14 @@ static gboolean setup_simulcast(struct teach *t, GstBin *pipe, char **why)
         }
         g_object_set(rid, "rid", layer_rid[i], NULL);
         gst_object_unref(rid);
+        /* Our own SSRCs, to route the relay's keyframe requests (on_feedback). */
+        do
+            t->layer_ssrc[i] = g_random_int();
+        while (t->layer_ssrc[i] == 0 || (i > 0 && t->layer_ssrc[i] == t->layer_ssrc[i - 1]) ||
+               (i > 1 && t->layer_ssrc[i] == t->layer_ssrc[0]));
+        pay = gst_bin_get_by_name(pipe, name);
+        g_object_set(pay, "ssrc", t->layer_ssrc[i], NULL);
+        gst_object_unref(pay);
     }
     GstElement *funnel = gst_bin_get_by_name(pipe, "vfunnel");
     GstPad *src = gst_element_get_static_pad(funnel, "src");
@@ -352,6 +362,87 @@ static gboolean setup_simulcast(struct teach *t, GstBin *pipe, char **why)
     return TRUE;
 }
 
+/* --simulcast: the relay's keyframe requests (PLI, FIR; RFC 4585, RFC 5104) for one layer. In
+ * GStreamer 1.22 they do not reach the layer's encoder by themselves: rtpsession sends
+ * GstForceKeyUnit upstream with the SSRC, and webrtcbin's bundling rtpfunnel drops it for an
+ * SSRC its sink caps do not name, which is every layer behind our own rtpfunnel. So we listen to
+ * the session's feedback and ask the encoder of that SSRC directly. */
+struct kf_route {
+    guint32 ssrc[CR_LAYERS];
+    GstElement *enc[CR_LAYERS];
+};
+
+static void kf_route_free(gpointer data, GClosure *closure)
+{
+    struct kf_route *r = data;
+    for (unsigned i = 0; i < CR_LAYERS; i++)
+        if (r->enc[i] != NULL)
+            gst_object_unref(r->enc[i]);
+    g_free(r);
+}
+
+static void kf_request(const struct kf_route *r, guint32 ssrc)
+{
+    for (unsigned i = 0; i < CR_LAYERS; i++) {
+        if (r->ssrc[i] != ssrc || r->enc[i] == NULL)
+            continue;
+        GstPad *src = gst_element_get_static_pad(r->enc[i], "src");
+        if (src != NULL) {
+            /* all-headers FALSE: config-interval=-1 already puts SPS/PPS before every IDR, and
+             * rtph264pay answers all-headers by sending them again on their own with the
+             * previous frame's timestamp, which a browser counts as a broken frame (and asks
+             * for another keyframe, without end). */
+            gst_pad_send_event(src, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE,
+                                                                                 FALSE, 0));
+            gst_object_unref(src);
+        }
+    }
+}
+
+/* RTPSession "on-feedback-rtcp", from its RTCP thread. */
+static void on_feedback(GObject *session, guint type, guint fbtype, guint sender_ssrc,
+                        guint media_ssrc, GstBuffer *fci, gpointer data)
+{
+    const struct kf_route *r = data;
+    GstMapInfo map;
+    if (type != GST_RTCP_TYPE_PSFB)
+        return;
+    if (fbtype == GST_RTCP_PSFB_TYPE_PLI) {
+        kf_request(r, media_ssrc);
+    } else if (fbtype == GST_RTCP_PSFB_TYPE_FIR && fci != NULL && gst_buffer_map(fci, &map, GST_MAP_READ)) {
+        for (gsize off = 0; off + 8 <= map.size; off += 8) /* RFC 5104 4.3.1.1: SSRC, seq, 0 */
+            kf_request(r, GST_READ_UINT32_BE(map.data + off));
+        gst_buffer_unmap(fci, &map);
+    }
+}
+
+static void route_keyframe_requests(struct teach *t, GstElement *pipeline)
+{
+    GstElement *webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "webrtc");
+    GstElement *rtpbin = webrtc ? gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin") : NULL;
+    GObject *session = NULL;
+    if (rtpbin != NULL)
+        g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
+    if (session != NULL) {
+        struct kf_route *r = g_new0(struct kf_route, 1);
+        for (unsigned i = 0; i < CR_LAYERS; i++) {
+            char name[8];
+            g_snprintf(name, sizeof(name), i ? "venc%u" : "venc", i);
+            r->ssrc[i] = t->layer_ssrc[i];
+            r->enc[i] = gst_bin_get_by_name(GST_BIN(pipeline), name);
+        }
+        g_signal_connect_data(session, "on-feedback-rtcp", G_CALLBACK(on_feedback), r, kf_route_free, 0);
+        g_object_unref(session);
+    } else {
+        fprintf(stderr, "warning: --simulcast: cannot watch keyframe requests; layers switch at "
+                        "periodic keyframes\n");
+    }
+    if (rtpbin != NULL)
+        gst_object_unref(rtpbin);
+    if (webrtc != NULL)
+        gst_object_unref(webrtc);
+}
+
 static GstElement *teach_build(struct cr_app *app, char **why)
 {
     struct teach *t = (struct teach *)app;
@@ -390,6 +481,8 @@ static void teach_sample(struct cr_app *app, struct cr_stats_sample *s)
 static void teach_connected(struct cr_app *app, GstElement *pipeline)
 {
     struct teach *t = (struct teach *)app;
+    if (app->opts->simulcast)
+        route_keyframe_requests(t, pipeline);
     if (t->player != NULL &&
         gst_element_set_state(t->player, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
         cr_session_finish(app, 1, "cannot start playing the file");
