@@ -214,6 +214,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "classrelay: %s\n", err);
         return 1;
     }
+    cr_auth_key_t key;
+    if (cr_auth_secret_load(conf.auth_secret, conf.auth_secret_file, conf.http_port, 1, &key, err, sizeof(err)) != 0 ||
+        cr_relay_set_key(relay, key.key, key.len) != 0) {
+        fprintf(stderr, "classrelay: %s\n", err);
+        cr_relay_free(relay);
+        return 1;
+    }
+    if (key.generated)
+        cr_log(CR_LOG_WARN, "auth",
+               "no [auth] secret configured: using a random one for this run%s%s; mint tokens with: classrelay token "
+               "%s%s%s--role teacher --class CLASS-ID",
+               key.path[0] ? ", saved in " : " (could not save it: tokens cannot be minted)", key.path,
+               config_path ? "--config " : "", config_path ? config_path : "", config_path ? " " : "");
+    memset(&key, 0, sizeof(key));
     if (cr_http_new(&g_http, &conf, relay, err, sizeof(err)) != 0) {
         fprintf(stderr, "classrelay: %s\n", err);
         cr_relay_free(relay);

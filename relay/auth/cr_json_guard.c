@@ -63,6 +63,11 @@ static enum cr_json_fail check_tree(json_t *v, const cr_json_limits_t *lim)
     }
 }
 
+enum cr_json_fail cr_json_check(json_t *v, const cr_json_limits_t *lim)
+{
+    return check_tree(v, lim);
+}
+
 enum cr_json_fail cr_json_load_object(const char *text, size_t len, const cr_json_limits_t *lim, json_t **out)
 {
     json_error_t err;

@@ -36,6 +36,9 @@ enum cr_json_fail {
  */
 enum cr_json_fail cr_json_load_object(const char *text, size_t len, const cr_json_limits_t *lim, json_t **out);
 
+/** Checks the key and string lengths of an already parsed value (borrowed) against lim. */
+enum cr_json_fail cr_json_check(json_t *v, const cr_json_limits_t *lim);
+
 /** Nesting depth of text (0 for a scalar), or -1 as soon as it exceeds max (strings are skipped). */
 int cr_json_depth(const char *text, size_t len, unsigned max);
 

@@ -7,6 +7,7 @@
 #include "cr_api_err.h"
 #include "cr_err.h"
 #include "cr_log.h"
+#include "cr_ws.h"
 
 #define CR_POLL_US (50 * LWS_US_PER_MS)
 
@@ -152,15 +153,20 @@ static int on_http(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq, const c
         return 0;
     }
     char lenbuf[24];
-    if (cr__http_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, lenbuf, sizeof(lenbuf)) > 0 &&
-        strtoul(lenbuf, NULL, 10) > CR_HTTP_MAX_BODY)
-        rq->too_big = 1;
+    /* No Content-Length and no Transfer-Encoding is an empty body (RFC 9112 section 6.3); lws then
+     * calls no body callbacks, so the request is answered here. */
+    int empty = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0;
+    if (cr__http_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, lenbuf, sizeof(lenbuf)) > 0) {
+        unsigned long n = strtoul(lenbuf, NULL, 10);
+        rq->too_big = n > CR_HTTP_MAX_BODY;
+        empty = n == 0;
+    }
     if (cr__http_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ctype, sizeof(ctype)) <= 0 ||
         strncmp(ctype, "application/sdp", 15) != 0)
         rq->bad_type = 1;
     int method_ok;
     const cr_http_route_t *r = cr__http_route_find(rq, &method_ok);
-    if (r == NULL || !method_ok || (r->needs_sdp_body && (rq->too_big || rq->bad_type))) {
+    if (r == NULL || !method_ok || empty || (r->needs_sdp_body && (rq->too_big || rq->bad_type))) {
         /* Answer at once without reading the body. */
         route(h, wsi, rq);
         lws_callback_on_writable(wsi);
@@ -191,6 +197,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     cr_http_request_t *rq = user;
     cr_http_t *h = lws_context_user(lws_get_context(wsi));
 
+    /* A WebSocket upgrade without a subprotocol is bound to this (the default) protocol. */
+    if (cr__ws_reason(reason))
+        return cr__ws_callback(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return on_http(h, wsi, rq, in);
@@ -219,6 +228,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(cr_http_request_t), 0, 0, NULL, 0},
+    {CR_WS_PROTOCOL, cr__ws_callback, 0, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -243,7 +253,7 @@ int cr_http_new(cr_http_t **out, const cr_conf_t *conf, cr_relay_t *relay, char 
     info.user = h;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "classrelay";
-    info.max_http_header_data = 4096;
+    info.max_http_header_data = 8192; /* room for a token of CR_AUTH_TOKEN_MAX bytes */
     info.timeout_secs = 10;
     h->ctx = lws_create_context(&info);
     if (h->ctx == NULL) {

@@ -5,28 +5,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cr_admin.h"
 #include "cr_api_err.h"
+#include "cr_auth.h"
 #include "cr_http_int.h"
 #include "cr_http_static.h"
 
+/* The caller's Authorization header (auth, cap bytes), query string and address, for cr_relay. */
+static cr_relay_req_t request_of(struct lws *wsi, cr_http_request_t *rq, char *auth, size_t cap)
+{
+    cr_relay_req_t req = {.auth = NULL, .query = rq->query, .loopback = cr__http_peer_is_loopback(wsi)};
+    if (cr__http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, cap) > 0)
+        req.auth = auth;
+    return req;
+}
+
 static void handle_whip(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
-    (void)wsi;
+    char auth[CR_AUTH_TOKEN_MAX + 16];
+    cr_relay_req_t req = request_of(wsi, rq, auth, sizeof(auth));
     cr_relay_offer(h->relay, CR_PEER_PUBLISHER, rq->path + strlen("/whip/"), rq->body ? rq->body : "",
-                   rq->body_len, &rq->reply);
+                   rq->body_len, &req, &rq->reply);
 }
 
 static void handle_whep(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
-    (void)wsi;
+    char auth[CR_AUTH_TOKEN_MAX + 16];
+    cr_relay_req_t req = request_of(wsi, rq, auth, sizeof(auth));
     cr_relay_offer(h->relay, CR_PEER_SUBSCRIBER, rq->path + strlen("/whep/"), rq->body ? rq->body : "",
-                   rq->body_len, &rq->reply);
+                   rq->body_len, &req, &rq->reply);
 }
 
 static void handle_resource(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
-    (void)wsi;
-    cr_relay_delete(h->relay, rq->path + strlen("/resource/"), &rq->reply);
+    char auth[CR_AUTH_TOKEN_MAX + 16];
+    cr_relay_req_t req = request_of(wsi, rq, auth, sizeof(auth));
+    cr_relay_delete(h->relay, rq->path + strlen("/resource/"), &req, &rq->reply);
 }
 
 static void handle_status(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
@@ -53,6 +67,8 @@ const cr_http_route_t cr__http_routes[] = {
     {"/resource/", 0, CR_HTTP_DELETE, 0, handle_resource},
     {"/resource/", 0, CR_HTTP_POST, 0, cr__http_layer},
     {"/api/status", 1, CR_HTTP_GET, 0, handle_status},
+    {"/api/classes", 1, CR_HTTP_GET | CR_HTTP_POST, 0, cr__admin_classes},
+    {"/api/classes/", 0, CR_HTTP_GET | CR_HTTP_POST | CR_HTTP_DELETE, 0, cr__admin_class},
     {"/class/", 0, CR_HTTP_GET, 0, cr__http_static},
     {"/teach/", 0, CR_HTTP_GET, 0, cr__http_static},
     {"/web/", 0, CR_HTTP_GET, 0, cr__http_static},

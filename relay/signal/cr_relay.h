@@ -1,13 +1,17 @@
 /*
  * The relay's control plane, independent of HTTP: it owns the DTLS certificate, the media workers,
- * and the registry of classes and sessions (WHIP/WHEP resources). The HTTP layer (cr_http.c) turns
- * requests into calls here; everything runs on the control thread only.
+ * the token key, and the registry of classes, participants and sessions (WHIP/WHEP resources). The
+ * HTTP layer (cr_http.c), the WebSocket signaling (cr_ws.c) and the admin API (cr_admin.c) turn
+ * requests into calls here; everything runs on the control thread only. Every request is
+ * authorized by a token (docs/PROTOCOL.md) and the class rules (relay/classes).
  */
 #ifndef CR_RELAY_H
 #define CR_RELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "cr_class.h" /* cr_class_id_valid */
 #include "cr_conf.h"
 #include "cr_peer.h"
 
@@ -21,6 +25,16 @@ int cr_relay_new(cr_relay_t **out, const cr_conf_t *conf, char *err, size_t err_
 
 /** Stops the workers and frees everything. NULL is a no-op. */
 void cr_relay_free(cr_relay_t *r);
+
+/** Sets the token key (copied, CR_AUTH_SECRET_MIN..MAX bytes). Until set, every token is refused. */
+int cr_relay_set_key(cr_relay_t *r, const uint8_t *key, size_t len);
+
+/** Who asks: the request's Authorization header and query string (borrowed, NULL if absent). */
+typedef struct cr_relay_req {
+    const char *auth;  /* "Bearer <token>" */
+    const char *query; /* without '?', e.g. "view=stage" */
+    int loopback;      /* the peer's address is loopback (127.0.0.0/8, ::1) */
+} cr_relay_req_t;
 
 /** The result of a request, mapped to HTTP by the caller. */
 typedef struct cr_relay_reply {
@@ -37,15 +51,19 @@ typedef struct cr_relay_reply {
 void cr_relay_reply_dispose(cr_relay_reply_t *rep);
 
 /**
- * Handles a WHIP (publisher) or WHEP (subscriber) offer for class_id: validates, negotiates, creates
- * the peer on the class's worker and fills a 201 reply with the SDP answer and Location, or an error.
- * sdp is borrowed and need not be NUL-terminated.
+ * Handles a WHIP (publisher) or WHEP (subscriber) offer for class_id: authorizes req's token against
+ * the class and its rules, validates, negotiates, creates the peer on the class's worker and fills a
+ * 201 reply with the SDP answer and Location, or a numbered error. For WHEP, req->query may choose
+ * view=main|stage or source=<participant-id>. sdp is borrowed and need not be NUL-terminated.
  */
 void cr_relay_offer(cr_relay_t *r, enum cr_peer_role role, const char *class_id, const char *sdp,
-                    size_t len, cr_relay_reply_t *out);
+                    size_t len, const cr_relay_req_t *req, cr_relay_reply_t *out);
 
-/** Ends the session resource_id (WHIP/WHEP DELETE): 200, or 404 with CR_API_NOT_FOUND. */
-void cr_relay_delete(cr_relay_t *r, const char *resource_id, cr_relay_reply_t *out);
+/**
+ * Ends the session resource_id (WHIP/WHEP DELETE) for its owner or an admin: 200, or 4041 (unknown),
+ * 4039 (another participant's), or a token error.
+ */
+void cr_relay_delete(cr_relay_t *r, const char *resource_id, const cr_relay_req_t *req, cr_relay_reply_t *out);
 
 /** Fills a 200 reply with a JSON document of classes, sessions and worker counters. */
 void cr_relay_status(cr_relay_t *r, cr_relay_reply_t *out);
@@ -56,8 +74,6 @@ void cr_relay_reply_error(cr_relay_reply_t *out, int code, const char *detail);
 /** Applies the workers' events (sessions connected or closed). Call often from the control loop. */
 void cr_relay_poll(cr_relay_t *r);
 
-/** Returns 1 if id is a valid class id: 1..64 characters of [A-Za-z0-9_-]. */
-int cr_class_id_valid(const char *id, size_t len);
 
 /**
  * Chooses the simulcast layer subscriber session resource_id receives: rid ("h", "m", "l") or NULL
@@ -72,4 +88,5 @@ void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid,
  * to rid (cap bytes). Returns 0 or CR_EINVAL. body is borrowed and need not be NUL-terminated.
  */
 int cr_relay_layer_parse(const char *body, size_t len, char *rid, size_t cap);
+
 #endif

@@ -69,7 +69,10 @@ cat >"$OUT/relay.conf" <<CONF
 [relay]
 http_listen = $IP:$PORT
 media_ip = $IP
+[auth]
+secret = e2e-class-secret-e2e-class-secret-e2e
 CONF
+token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" --class demo "$@"; }
 
 echo "logs in $OUT"
 "$BUILD/relay/classrelay" --config "$OUT/relay.conf" >"$OUT/relay.log" 2>&1 &
@@ -97,7 +100,7 @@ if [ $up -ne 1 ]; then
     exit 1
 fi
 
-"$CLIENT" teach --test "$BASE/whip/demo" >"$OUT/teach.log" 2>"$OUT/teach.err" &
+"$CLIENT" teach --test --token "$(token --role teacher --id teacher)" "$BASE/whip/demo" >"$OUT/teach.log" 2>"$OUT/teach.err" &
 TEACH=$!
 PIDS+=("$TEACH")
 for _ in $(seq 1 150); do
@@ -107,7 +110,8 @@ for _ in $(seq 1 150); do
 done
 
 for i in 1 2 3; do
-    "$CLIENT" attend --headless --duration $DURATION "$BASE/whep/demo" \
+    "$CLIENT" attend --headless --duration $DURATION --token "$(token --role classroom --classroom room$i)" \
+        "$BASE/whep/demo" \
         >"$OUT/attend$i.log" 2>"$OUT/attend$i.err" &
     eval "ATT$i=$!"
     PIDS+=("$!")

@@ -38,7 +38,11 @@ trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null
 ip link add v0 type veth peer name v1 && ip addr add 10.99.0.1/24 dev v0 &&
     ip addr add 10.99.0.2/24 dev v1 && ip link set lo up && ip link set v0 up &&
     ip link set v1 up && ip route add default via 10.99.0.1 || { echo "FAIL: veth"; exit 1; }
-printf '[relay]\nhttp_listen = 10.99.0.1:8080\nmedia_ip = 10.99.0.1\n' >"$OUT/relay.conf"
+printf '[relay]\nhttp_listen = 10.99.0.1:8080\nmedia_ip = 10.99.0.1\n[auth]\nsecret = e2e-reconnect-secret-e2e-reconnect-secret\n' \
+    >"$OUT/relay.conf"
+token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" --class lesson "$@"; }
+TEACHER_TOKEN=$(token --role teacher --id teacher)
+CLASSROOM_TOKEN=$(token --role classroom --classroom room)
 
 PASS=0
 FAIL=0
@@ -58,18 +62,18 @@ PIDS+=("$RELAY")
 for _ in $(seq 1 50); do curl -s -o /dev/null "$BASE/" && break; sleep 0.2; done
 
 # 1. Refused: the class is not live.
-"$CLIENT" attend --headless "$BASE/whep/lesson" >"$OUT/refused.log" 2>"$OUT/refused.err"
+"$CLIENT" attend --headless --token "$CLASSROOM_TOKEN" "$BASE/whep/lesson" >"$OUT/refused.log" 2>"$OUT/refused.err"
 rc=$?
 check "refused attend exits 1 (rc=$rc): $(head -1 "$OUT/refused.err")" \
     "$(yes_if "[ $rc = 1 ] && grep -q 'code 4042' '$OUT/refused.err'")"
 
 # 2. Teacher and two classrooms.
-"$CLIENT" teach --test "$BASE/whip/lesson" >"$OUT/teach1.log" 2>&1 &
+"$CLIENT" teach --test --token "$TEACHER_TOKEN" "$BASE/whip/lesson" >"$OUT/teach1.log" 2>&1 &
 T1=$!
 PIDS+=("$T1")
 wait_line "$OUT/teach1.log" '^connected' 150
 for i in 1 2; do
-    "$CLIENT" attend --headless --duration 40 "$BASE/whep/lesson" >"$OUT/attend$i.log" 2>"$OUT/attend$i.err" &
+    "$CLIENT" attend --headless --duration 40 --token "$CLASSROOM_TOKEN" "$BASE/whep/lesson" >"$OUT/attend$i.log" 2>"$OUT/attend$i.err" &
     eval "A$i=$!"
     PIDS+=("$!")
 done
@@ -84,7 +88,7 @@ before1=$(frames "$OUT/attend1.log")
 kill -9 "$T1"
 wait "$T1" 2>/dev/null
 sleep 1
-"$CLIENT" teach --test "$BASE/whip/lesson" >"$OUT/teach2.log" 2>&1 &
+"$CLIENT" teach --test --token "$TEACHER_TOKEN" "$BASE/whip/lesson" >"$OUT/teach2.log" 2>&1 &
 T2=$!
 PIDS+=("$T2")
 wait_line "$OUT/teach2.log" '^connected' 150

@@ -8,15 +8,35 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "cr_api_err.h"
+#include "cr_auth.h"
 #include "cr_relay.h"
 #include "cr_sdp.h"
 #include "test_sdp_samples.h"
 
 static cr_relay_t *relay;
+static const uint8_t key[] = "test-secret-test-secret-test-secret!";
+static char teacher_tok[1024], classroom_tok[1024], admin_tok[1024];
+static char teacher_auth[1100], classroom_auth[1100], admin_auth[1100];
+
+static void mint(enum cr_role role, const char *sub, char *tok, char *auth)
+{
+    cr_claims_t c;
+    memset(&c, 0, sizeof(c));
+    c.role = role;
+    snprintf(c.class_id, sizeof(c.class_id), "*");
+    snprintf(c.sub, sizeof(c.sub), "%s", sub);
+    c.iat = (int64_t)time(NULL);
+    c.exp = c.iat + 600;
+    assert_true(cr_auth_sign(key, sizeof(key) - 1, &c, tok, 1024) > 0);
+    snprintf(auth, 1100, "Bearer %s", tok);
+}
 
 static int setup(void **state)
 {
@@ -27,7 +47,13 @@ static int setup(void **state)
     conf.media_port = 0; /* any free port */
     conf.max_subscribers = 2;
     conf.max_classes = 2;
-    return cr_relay_new(&relay, &conf, err, sizeof(err));
+    int rc = cr_relay_new(&relay, &conf, err, sizeof(err));
+    if (rc == 0)
+        rc = cr_relay_set_key(relay, key, sizeof(key) - 1);
+    mint(CR_ROLE_TEACHER, "t1", teacher_tok, teacher_auth);
+    mint(CR_ROLE_CLASSROOM, "r1", classroom_tok, classroom_auth);
+    mint(CR_ROLE_ADMIN, "", admin_tok, admin_auth);
+    return rc;
 }
 
 static int teardown(void **state)
@@ -37,9 +63,17 @@ static int teardown(void **state)
     return 0;
 }
 
+/* WHIP as the teacher, WHEP as a classroom. */
 static void offer(enum cr_peer_role role, const char *cls, const char *sdp, cr_relay_reply_t *rep)
 {
-    cr_relay_offer(relay, role, cls, sdp, strlen(sdp), rep);
+    cr_relay_req_t req = {.auth = role == CR_PEER_PUBLISHER ? teacher_auth : classroom_auth};
+    cr_relay_offer(relay, role, cls, sdp, strlen(sdp), &req, rep);
+}
+
+static void delete_as(const char *auth, const char *res, cr_relay_reply_t *rep)
+{
+    cr_relay_req_t req = {.auth = auth};
+    cr_relay_delete(relay, res, &req, rep);
 }
 
 static void expect_refusal(cr_relay_reply_t *rep, int code)
@@ -86,13 +120,14 @@ static void test_whip_then_whep(void **state)
     offer(CR_PEER_PUBLISHER, "math", chrome_whip_sdp, &rep);
     assert_int_equal(rep.status, 201);
     cr_relay_reply_dispose(&rep);
-    cr_relay_delete(relay, pub_res, &rep);
+    delete_as(teacher_auth, pub_res, &rep);
     expect_refusal(&rep, CR_API_NOT_FOUND);
 
     cr_relay_status(relay, &rep);
     assert_int_equal(rep.status, 200);
     assert_non_null(strstr(rep.body, "\"id\":\"math\""));
     assert_non_null(strstr(rep.body, "\"subscribers\":2"));
+    assert_non_null(strstr(rep.body, "\"refusals_by_code\":{\"4041\":1,\"4042\":1,\"5031\":1}"));
     cr_relay_reply_dispose(&rep);
     free(ans);
 }
@@ -140,8 +175,10 @@ static void test_refusals(void **state)
     offer(CR_PEER_PUBLISHER, "music", gst_whip_sdp, &rep);
     expect_refusal(&rep, CR_API_RELAY_FULL);
 
-    cr_relay_delete(relay, "0123456789abcdef0123456789abcdef", &rep);
+    delete_as(admin_auth, "0123456789abcdef0123456789abcdef", &rep);
     expect_refusal(&rep, CR_API_NOT_FOUND);
+    delete_as(NULL, "0123456789abcdef0123456789abcdef", &rep);
+    expect_refusal(&rep, CR_API_NO_TOKEN);
 }
 
 static void test_class_id(void **state)
