@@ -43,9 +43,13 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 echo "demo: relay up at $url (status: $url/api/status)"
+# Without a configured secret the relay made a random one for this run; `classrelay token` finds it.
+token() { build/relay/classrelay token --class demo "$@"; }
 
-build/client/classrelay-client teach --test "$url/whip/demo" --reconnect >/dev/null &
+build/client/classrelay-client teach --test --token "$(token --role teacher --id teacher)" "$url/whip/demo" \
+  --reconnect >/dev/null &
 pids+=($!)
 sleep 2
 echo "demo: classroom joining $url/whep/demo ${headless:+(headless: one line of figures a second)}"
-build/client/classrelay-client attend $headless "${duration[@]}" --reconnect "$url/whep/demo"
+build/client/classrelay-client attend $headless "${duration[@]}" --reconnect \
+  --token "$(token --role classroom --classroom demo-room)" "$url/whep/demo"
