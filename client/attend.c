@@ -51,11 +51,37 @@ static const char *chain_for(const char *media, const char *enc, gboolean headle
     return "fakesink sync=false"; /* something we did not offer: swallow it */
 }
 
+/* "video WxH unix=T" whenever the decoded picture size changes: tests tell sources apart by it. */
+static void on_video_caps(GObject *pad, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec;
+    int *last = data, w = 0, h = 0;
+    GstCaps *caps = gst_pad_get_current_caps(GST_PAD(pad));
+    if (caps == NULL)
+        return;
+    const GstStructure *st = gst_caps_get_structure(caps, 0);
+    if (gst_structure_get_int(st, "width", &w) && gst_structure_get_int(st, "height", &h) &&
+        (w != last[0] || h != last[1])) {
+        last[0] = w;
+        last[1] = h;
+        printf("video %dx%d unix=%.3f\n", w, h, (double)g_get_real_time() / 1e6);
+    }
+    gst_caps_unref(caps);
+}
+
 static void count_in(struct attend *a, GstBin *bin, gboolean video)
 {
+    static int last_size[2];
     GstElement *e = gst_bin_get_by_name(bin, video ? "vdec" : "acount");
     if (e == NULL)
         return;
+    if (video) {
+        GstPad *src = gst_element_get_static_pad(e, "src");
+        if (src != NULL) {
+            g_signal_connect(src, "notify::caps", G_CALLBACK(on_video_caps), last_size);
+            gst_object_unref(src);
+        }
+    }
     cr_count_on_element(e, "src", video ? CR_COUNT_BUFFERS : CR_COUNT_S16_STEREO_SAMPLES,
                         video ? &a->frames : &a->audio_samples);
     gst_object_unref(e);
