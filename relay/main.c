@@ -14,6 +14,7 @@
 #include "cr_auth_secret.h"
 #include "cr_conf.h"
 #include "cr_err.h"
+#include "cr_events.h"
 #include "cr_http.h"
 #include "cr_log.h"
 #include "cr_relay.h"
@@ -207,6 +208,10 @@ int main(int argc, char **argv)
         return 0;
     }
     cr_log_set_level((enum cr_log_level)conf.log_level);
+    if (cr_events_open(conf.event_log, (enum cr_log_level)conf.event_log_level, err, sizeof(err)) != 0) {
+        fprintf(stderr, "classrelay: %s\n", err);
+        return 1;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     cr_relay_t *relay = NULL;

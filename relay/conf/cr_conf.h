@@ -59,6 +59,11 @@ typedef struct cr_conf {
     /* [signal] */
     unsigned ws_idle_timeout_s; /* ws_idle_timeout_s: close a silent WebSocket, 5..3600, default 60 */
 
+    /* [ops] */
+    char event_log[512];       /* event_log: JSON-lines event log file, default "" = stderr */
+    int event_log_level;       /* event_log_level: debug|info|warn|error, default info */
+    char report_dir[512];      /* report_dir: lesson reports directory, default "" = not written */
+
     /* [class.<id>]: the timetable */
     cr_conf_class_t classes[CR_CONF_MAX_TIMETABLE];
     unsigned n_classes;

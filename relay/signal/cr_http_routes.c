@@ -9,6 +9,7 @@
 #include "cr_api_err.h"
 #include "cr_auth.h"
 #include "cr_http_int.h"
+#include "cr_http_ops.h"
 #include "cr_http_static.h"
 
 /* The caller's Authorization header (auth, cap bytes), query string and address, for cr_relay. */
@@ -67,6 +68,10 @@ const cr_http_route_t cr__http_routes[] = {
     {"/resource/", 0, CR_HTTP_DELETE, 0, handle_resource},
     {"/resource/", 0, CR_HTTP_POST, 0, cr__http_layer},
     {"/api/status", 1, CR_HTTP_GET, 0, handle_status},
+    {"/metrics", 1, CR_HTTP_GET, 0, cr__http_metrics},
+    {"/api/ops", 1, CR_HTTP_GET, 0, cr__http_ops},
+    {"/api/reports", 0, CR_HTTP_GET, 0, cr__http_reports},
+    {"/ops", 1, CR_HTTP_GET, 0, cr__http_ops_page},
     {"/api/classes", 1, CR_HTTP_GET | CR_HTTP_POST, 0, cr__admin_classes},
     {"/api/classes/", 0, CR_HTTP_GET | CR_HTTP_POST | CR_HTTP_DELETE, 0, cr__admin_class},
     {"/class/", 0, CR_HTTP_GET, 0, cr__http_static},

@@ -15,6 +15,7 @@
 #include "cr_clock.h"
 #include "cr_err.h"
 #include "cr_log.h"
+#include "cr_ops.h"
 #include "cr_relay_int.h"
 #include "cr_sdp.h"
 #include "cr_worker.h"
@@ -510,6 +511,7 @@ void cr_relay_poll(cr_relay_t *r)
     if (now != r->last_tick_s) {
         r->last_tick_s = now;
         cr__class_tick(r, now);
+        cr_ops_tick(r, now); /* operator view, alerts, lesson reports (cr_ops.c) */
     }
 }
 

@@ -69,6 +69,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.admin_remote, 0);
     assert_int_equal(c.token_ttl_s, 3600);
     assert_int_equal(c.ws_idle_timeout_s, 60);
+    assert_string_equal(c.event_log, "");
+    assert_int_equal(c.event_log_level, CR_LOG_INFO);
+    assert_string_equal(c.report_dir, "");
     assert_int_equal(c.n_classes, 0);
     char err[256] = "";
     assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
@@ -519,6 +522,12 @@ static void test_auth_signal(void **state)
     expect_err("[auth]\nsecret = short\n", "t.conf:2: key 'secret': too short (at least 32 bytes)");
     expect_err("[auth]\nadmin_remote = yes\n", "t.conf:2: key 'admin_remote': unknown value 'yes' (expected false or true)");
     expect_err("[auth]\ntoken_ttl_s = 59\n", "t.conf:2: key 'token_ttl_s': must be an integer from 60 to 2592000");
+    expect_ok("[ops]\nevent_log = /var/log/classrelay/events.log\nevent_log_level = warn\nreport_dir = /srv/reports\n", &c);
+    assert_string_equal(c.event_log, "/var/log/classrelay/events.log");
+    assert_int_equal(c.event_log_level, CR_LOG_WARN);
+    assert_string_equal(c.report_dir, "/srv/reports");
+    expect_err("[ops]\nevent_log_level = loud\n",
+               "t.conf:2: key 'event_log_level': unknown value 'loud' (expected debug, info, warn or error)");
     expect_err("[signal]\nws_idle_timeout_s = 3601\n",
                "t.conf:2: key 'ws_idle_timeout_s': must be an integer from 5 to 3600");
     expect_ok("[auth]\nsecret = 0123456789abcdef0123456789abcdef\nsecret_file = /x\n", &c);
