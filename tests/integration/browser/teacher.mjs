@@ -4,7 +4,7 @@
 // page must count the three classrooms watching. Figures are printed; teacher.png is saved.
 import path from 'node:path';
 import {
-  BASE, OUT, check, client, fields, interpolate, launch, open, run, sleep, token, unix, waitFor,
+  BASE, OUT, check, client, fields, interpolate, launch, open, run, sleep, token, waitFor,
 } from './lib.mjs';
 
 const CLASS = 'browser-teach';
@@ -39,10 +39,10 @@ async function main() {
   const until = Date.now() + (ATTEND_S + 3) * 1000;
   while (Date.now() < until && attendees.some((a) => a.proc.exitCode === null)) {
     const s = await page.evaluate(() => ({ stats: window.teacher.stats, watching: window.teacher.watching }));
-    const u = unix();
-    if (s.stats) {
+    // The page's getStats() time (its Date.now(): the same clock as the attendees' unix=).
+    if (s.stats && (!last || s.stats.at !== last.at)) {
       last = s.stats;
-      for (const l of Object.values(s.stats.layers)) (series[l.rid] ||= []).push([u, l.framesSent]);
+      for (const l of Object.values(s.stats.layers)) (series[l.rid] ||= []).push([s.stats.at / 1000, l.framesSent]);
     }
     maxWatching = Math.max(maxWatching, s.watching || 0);
     await sleep(500);
