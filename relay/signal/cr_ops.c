@@ -14,6 +14,7 @@
 #include "cr_events.h"
 #include "cr_ops_int.h"
 #include "cr_relay_stats.h"
+#include "cr_ws_ops.h"
 
 cr__ops_t cr__ops;
 
@@ -107,9 +108,22 @@ static int session_silent(const cr_relay_session_snap_t *s, int64_t now, cr__ops
     *next = key;
     next->packets_in = s->st.packets_in;
     next->changed_s = now;
-    if (old != NULL && old->packets_in == s->st.packets_in)
-        next->changed_s = old->changed_s;
-    return s->have_stats && s->connected && now - next->changed_s >= CR_OPS_SILENT_S;
+    next->gap_s = 1;
+    if (old != NULL) {
+        next->gap_s = old->gap_s;
+        if (old->packets_in == s->st.packets_in) {
+            next->changed_s = old->changed_s;
+        } else {
+            /* Peers report at their own pace (browsers about every second, GStreamer's RTCP every
+             * ~5 s): silence counts only once it is clearly longer than this peer's usual gap. */
+            float gap = (float)(now - old->changed_s);
+            next->gap_s = gap > old->gap_s ? gap : old->gap_s * 0.98f + gap * 0.02f;
+        }
+    }
+    float limit = next->gap_s * 1.5f + 0.5f;
+    if (limit < CR_OPS_SILENT_S)
+        limit = CR_OPS_SILENT_S;
+    return s->have_stats && s->connected && (float)(now - next->changed_s) >= limit;
 }
 
 /* --- the tick --- */
@@ -211,6 +225,7 @@ void cr_ops_tick(cr_relay_t *r, int64_t now)
     cr__ops_report_tick(r, ss, n, now);
     expire(now);
     free(ss);
+    cr__ws_ops_push(r);
 }
 
 size_t cr_ops_entities(cr_relay_t *r, const cr_ops_entity_t **out)
@@ -262,6 +277,6 @@ json_t *cr_ops_history(cr_relay_t *r, enum cr_ops_kind kind, const char *school,
         json_array_append_new(loss, json_real(round(x->loss[k] * 10000) / 10000));
         json_array_append_new(rtt, json_real(round(x->rtt[k] * 10) / 10));
     }
-    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "kind", cr_ops_kind_name(kind), "school", x->e.school, "id",
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "kind", cr_ops_kind_name(kind), "school", x->e.school, "entity",
                      x->e.id, "t", t, "bps", bps, "loss", loss, "rtt_ms", rtt);
 }

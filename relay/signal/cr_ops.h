@@ -20,7 +20,7 @@
 #define CR_OPS_ENTITIES 512    /* schools + classrooms + classes tracked (beyond: not tracked) */
 #define CR_OPS_SCHOOL_BPS 1000000000.0 /* default link capacities (DESIGN.md) until the topology */
 #define CR_OPS_CLASSROOM_BPS 100000000.0
-#define CR_OPS_SILENT_S 3      /* a subscriber that sent nothing for this long counts as gone */
+#define CR_OPS_SILENT_S 3      /* a subscriber silent this long (or 1.5x its usual gap) counts as gone */
 
 enum cr_ops_kind { CR_OPS_SCHOOL = 0, CR_OPS_CLASSROOM = 1, CR_OPS_CLASS = 2 };
 

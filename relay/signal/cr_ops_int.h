@@ -28,6 +28,7 @@ typedef struct cr__ops_prev {
     char resource_id[CR_RESOURCE_ID_LEN + 1];
     uint64_t packets_in;
     int64_t changed_s;
+    float gap_s; /* the longest recent interval between two ticks that saw packets (decays) */
 } cr__ops_prev_t;
 
 typedef struct cr__ops {

@@ -66,7 +66,7 @@ static void link_alerts(cr__ops_ent_t *x)
     if (e->kind == CR_OPS_CLASSROOM) {
         if (e->silent && !x->was_silent)
             cr_event(CR_LOG_WARN, "classroom_lost", "class", e->class_id, "school", e->school, "classroom", e->id,
-                     "reason", "no packets from the classroom for 3 s", NULL);
+                     "reason", "no packets from the classroom (RTCP, consent checks) for longer than usual", NULL);
         else if (!e->present && x->was_present && !x->was_silent)
             cr_event(CR_LOG_INFO, "classroom_left", "school", e->school, "classroom", e->id, NULL);
         x->was_silent = e->silent && e->present;

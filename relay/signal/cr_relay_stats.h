@@ -55,8 +55,9 @@ uint64_t cr_relay_refusals(const cr_relay_t *r, int code);
 
 /**
  * Checks a request for the operator views (/api/ops, /api/reports, the /ws ops subscription): a
- * loopback peer unless [auth] admin_remote, and a bearer token (auth: "Bearer <token>", or the bare
- * token when bare is set) with role operator or admin. Returns 0, or the API code, counted as a
+ * bearer token (auth: "Bearer <token>", or the bare
+ * token when bare is set) with role operator or admin, from any peer (the views change nothing; loopback is
+ * accepted for later use). Returns 0, or the API code, counted as a
  * refusal, with a reason in detail.
  */
 int cr_relay_check_operator(cr_relay_t *r, const char *auth, int bare, int loopback, char *detail, size_t cap);

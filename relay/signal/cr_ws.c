@@ -14,6 +14,7 @@
 #include "cr_json_guard.h"
 #include "cr_log.h"
 #include "cr_relay_int.h"
+#include "cr_ws_ops.h"
 
 #define CR_WS_TICK_US 1000000 /* limits are checked once a second */
 
@@ -181,7 +182,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 {
     ws_conn_t *c = lws_container_of(sul, ws_conn_t, sul);
     uint64_t now = cr_now_us();
-    if (!c->closing && c->l.p == NULL && now - c->opened_us >= CR_WS_JOIN_TIMEOUT_S * 1000000ull) {
+    if (!c->closing && c->l.p == NULL && !cr__ws_ops_active(&c->l) && now - c->opened_us >= CR_WS_JOIN_TIMEOUT_S * 1000000ull) {
         cr__relay_count(c->h->relay, CR_API_TIMEOUT, "no join");
         conn_close(c, CR_API_TIMEOUT, "join timeout");
     } else if (!c->closing && now - (c->last_rx_us ? c->last_rx_us : c->opened_us) >=
@@ -332,6 +333,12 @@ static int h_layer(ws_req_t *q)
     return cr__ctl_layer(q->c->h->relay, q->c->l.p, res, r, q->detail, sizeof(q->detail));
 }
 
+/* The operator dashboard's feed (cr_ws_ops.c). */
+static int h_ops(ws_req_t *q)
+{
+    return cr__ws_ops(q->c->h->relay, &q->c->l, q->msg, &q->reply, q->detail, sizeof(q->detail));
+}
+
 static const struct {
     const char *type;
     int needs_join;
@@ -341,6 +348,7 @@ static const struct {
     {"participants", 1, h_participants}, {"start", 1, h_start}, {"end", 1, h_end},
     {"stage", 1, h_stage},       {"mute", 1, h_mute},           {"raise_hand", 1, h_raise},
     {"lower_hand", 1, h_lower},  {"accept_hand", 1, h_accept},  {"layer", 1, h_layer},
+    {"ops", 0, h_ops},           {"ops_history", 0, h_ops},
 };
 
 /* The API code for a JSON parse failure. */
@@ -376,7 +384,7 @@ static void dispatch(ws_conn_t *c, const char *text, size_t len)
     if (type == NULL || i == n) {
         snprintf(q.detail, sizeof(q.detail), "unknown or missing \"type\"");
         code = CR_API_BAD_REQUEST;
-    } else if (strcmp(type, "join") != 0 && (f = cr_json_check(q.msg, &small)) != CR_JSON_OK) {
+    } else if (strcmp(type, "join") != 0 && strcmp(type, "ops") != 0 && (f = cr_json_check(q.msg, &small)) != CR_JSON_OK) {
         code = json_fail_code(f, q.detail, sizeof(q.detail));
     } else if (handlers[i].needs_join && c->l.p == NULL) {
         code = CR_API_NOT_JOINED;
@@ -474,6 +482,7 @@ static void on_closed(ws_conn_t *c)
         return;
     lws_set_opaque_user_data(c->wsi, NULL);
     lws_sul_cancel(&c->sul);
+    cr__ws_ops_drop(&c->l);
     cr__listener_detach(c->h->relay, &c->l);
     cr_list_t *it, *tmp;
     cr_list_foreach_safe(it, tmp, &c->out)
