@@ -4,7 +4,10 @@
 //   2. a wrong token (once the relay enforces Authorization): "not valid" (4012), counted;
 //   3. the relay stops answering (SIGSTOP) while a page plays: the page says the relay cannot be
 //      reached, then reconnects by itself when it answers again (SIGCONT).
-import { BASE, check, client, hasTokens, launch, open, run, status, token, waitFor } from './lib.mjs';
+import path from 'node:path';
+import {
+  BASE, OUT, check, client, hasTokens, launch, open, run, status, token, waitFor,
+} from './lib.mjs';
 
 const CLASS = 'browser-refusals';
 let ctx = null;
@@ -38,6 +41,7 @@ async function main() {
   check('unknown class', `page says "${s1 && s1.title}" / "${s1 && s1.detail}" (${s1 && s1.code})`,
     s1 && s1.visible && /not live|no such class/i.test(s1.title) && s1.state !== 'playing');
   check('unknown class', `relay counted the refusal (refusals ${before} -> ${after})`, after > before);
+  await p1.screenshot({ path: path.join(OUT, 'unknown-class.png') });
   await p1.close();
 
   // A live class for the next two parts.
@@ -60,6 +64,7 @@ async function main() {
     const n = await refusals();
     check('wrong token', `relay counted the refusal (refusals ${before} -> ${n})`, n > before);
     check('wrong token', 'page offers "Try again" and does not retry by itself', await p2.evaluate(() => !document.getElementById('retry').hidden));
+    await p2.screenshot({ path: path.join(OUT, 'wrong-token.png') });
   }
   await p2.close();
   if (!hasTokens()) console.log('note: relay without tokens: pages were opened without ?token=');
@@ -81,6 +86,7 @@ async function main() {
     process.kill(relayPid, 'SIGCONT');
   }
   check('unreachable', `page says "${s3 && s3.title}" / "${s3 && s3.detail}" after ${((Date.now() - t0) / 1000).toFixed(1)} s`, s3 && s3.visible);
+  await p3.screenshot({ path: path.join(OUT, 'unreachable.png') });
   const t1 = Date.now();
   const back = await waitFor(() => p3.evaluate(() => window.classroom.state === 'playing'), 30000);
   const j = await p3.evaluate(() => window.classroom.joins);
