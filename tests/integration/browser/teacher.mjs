@@ -4,7 +4,7 @@
 // page must count the three classrooms watching. Figures are printed; teacher.png is saved.
 import path from 'node:path';
 import {
-  BASE, OUT, check, client, fields, interpolate, launch, open, run, sleep, token, waitFor,
+  BASE, OUT, check, client, fields, interpolate, launch, open, run, sleep, status, token, waitFor,
 } from './lib.mjs';
 
 const CLASS = 'browser-teach';
@@ -15,7 +15,10 @@ const attendees = [];
 async function main() {
   ctx = await launch('teacher', { secure: true });
   const tt = token('teacher', CLASS, 't-1');
-  const page = await open(ctx, `${BASE}/teach/${CLASS}?autostart=1${tt ? `&token=${encodeURIComponent(tt)}` : ''}`);
+  const page = await open(ctx, `${BASE}/teach/${CLASS}${tt ? `?token=${encodeURIComponent(tt)}` : ''}`);
+  const preview = await waitFor(() => page.evaluate(() => window.teacher.state === 'preview'), 10000);
+  if (!check('teacher', 'page opened the fake camera and microphone (preview)', preview)) return;
+  await page.click('#start');
   const live = await waitFor(() => page.evaluate(() => window.teacher.state === 'live'), 20000);
   const st = await page.evaluate(() => ({ state: window.teacher.state, error: window.teacher.error, simulcast: window.teacher.simulcast }));
   if (!check('teacher', `page is live (state ${st.state}${st.error ? `: ${st.error.title} ${st.error.relay || ''}` : ''})`, live)) return;
@@ -55,6 +58,14 @@ async function main() {
   }
   check('teacher', `page counted the classrooms watching (max ${maxWatching}, want 3)`, maxWatching === 3);
   await page.screenshot({ path: path.join(OUT, 'teacher.png') });
+
+  await page.click('#stop');
+  const stopped = await waitFor(async () => {
+    const st = await status();
+    const c = (st.classes || []).find((x) => x.id === CLASS);
+    return (await page.evaluate(() => window.teacher.state)) === 'stopped' && (!c || !c.live);
+  }, 5000);
+  check('teacher', 'Stop ends the broadcast (page stopped, class no longer live at the relay)', stopped);
 
   const rid = series.h ? 'h' : Object.keys(series)[0];
   const sent = series[rid] || [];
