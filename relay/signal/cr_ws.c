@@ -419,11 +419,17 @@ static int on_receive(ws_conn_t *c, const void *in, size_t len)
         c->rx_overflow = 0;
         c->rx_binary = lws_frame_is_binary(c->wsi);
     }
-    /* lws 4.1 has no cap on message reassembly: ours is CR_WS_MAX_MSG, checked before copying. */
-    if (c->rx_len + len > CR_WS_MAX_MSG) {
-        c->rx_overflow = 1;
-        send_error(c, NULL, CR_API_MSG_TOO_BIG, "over 8192 bytes");
-        conn_close(c, CR_API_MSG_TOO_BIG, "message too large");
+    /* lws 4.1 has no cap on message reassembly: ours is CR_WS_MAX_MSG, checked before copying. The
+     * rest of an oversized message is read and dropped (for at most 3 s) before the close, so that the
+     * peer is not reset with unread data and gets our error and close frames. */
+    if (c->rx_overflow || c->rx_len + len > CR_WS_MAX_MSG) {
+        if (!c->rx_overflow) {
+            c->rx_overflow = 1;
+            send_error(c, NULL, CR_API_MSG_TOO_BIG, "over 8192 bytes");
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 3);
+        }
+        if (lws_is_final_fragment(c->wsi))
+            conn_close(c, CR_API_MSG_TOO_BIG, "message too large");
         return 0;
     }
     memcpy(c->rx + c->rx_len, in, len);

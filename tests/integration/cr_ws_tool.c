@@ -161,6 +161,15 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* lws_service() waits for the next event whatever its timeout argument (lws >= 3.2): a 10 ms timer
+ * makes it return often enough for the script's deadlines. */
+static lws_sorted_usec_list_t tick_sul;
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    lws_sul_schedule(g.ctx, 0, sul, tick, 10 * LWS_US_PER_MS);
+}
+
 static void pump(int ms)
 {
     long long end = mono_ms() + ms;
@@ -171,6 +180,9 @@ static void pump(int ms)
 
 static int do_connect(int want_up, int timeout_ms)
 {
+    /* What the previous connection did not send (e.g. fragments after the relay closed) is dropped. */
+    for (; g.out_head != g.out_tail; g.out_head++)
+        free(g.out[g.out_head % MAX_OUT].buf);
     if (g.wsi != NULL) {
         lws_set_timeout(g.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
         g.wsi = NULL;
@@ -390,6 +402,7 @@ int main(int argc, char **argv)
     g.ctx = lws_create_context(&info);
     if (g.ctx == NULL)
         return 2;
+    tick(&tick_sul);
     static char line[MAX_LINE];
     unsigned ln = 0;
     int rc = 0;
