@@ -200,6 +200,7 @@ typedef struct ws_req {
     json_t *msg; /* the request, borrowed */
     json_t *id;  /* its "id", borrowed, or NULL */
     json_t *reply; /* set by a handler that answers with more than "ok" (owned) */
+    int close_after; /* close the connection normally once the reply is queued */
     char detail[192];
 } ws_req_t;
 
@@ -245,7 +246,7 @@ static int h_join(ws_req_t *q)
 static int h_leave(ws_req_t *q)
 {
     cr__listener_detach(q->c->h->relay, &q->c->l);
-    conn_close(q->c, LWS_CLOSE_STATUS_NORMAL, "left");
+    q->close_after = 1; /* after the "ok" */
     return 0;
 }
 
@@ -397,6 +398,8 @@ static void dispatch(ws_conn_t *c, const char *text, size_t len)
             json_object_set(reply, "id", q.id);
         send_json(c, reply);
         json_decref(reply);
+        if (q.close_after)
+            conn_close(c, LWS_CLOSE_STATUS_NORMAL, "left");
     } else if (type != NULL && strcmp(type, "join") == 0 && code != CR_API_BAD_REQUEST && code != CR_API_JSON_LIMIT) {
         send_error(c, q.id, code, q.detail); /* a failed join ends the connection */
         conn_close(c, code >= 4000 && code < 5000 ? code : 1013, cr_api_err_text(code));
