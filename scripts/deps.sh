@@ -13,7 +13,7 @@ pkgs=(
   curl iproute2
 )
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev util-linux chromium)
+  pkgs+=(libcmocka-dev util-linux chromium prometheus)
   # The browser tests need node and npm. A machine may already have them from another source
   # (whose nodejs package conflicts with Debian's npm), so install Debian's only when missing.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -276,12 +276,12 @@ static void links(fill_t *f, cr_relay_t *r)
     static const struct {
         const char *suffix, *help;
     } rows[] = {
-        {"capacity_bits_per_second", "Configured capacity of the link (default until the topology is configured)."},
-        {"estimated_bits_per_second", "Estimated capacity of the link (receiver estimates or the scheduler)."},
-        {"allocated_bits_per_second", "Bits per second the bandwidth scheduler allocates to the link."},
-        {"floor_bits_per_second", "The sum of the floors of the classes on the link (scheduler)."},
-        {"bits_per_second", "Actual bits per second the relay sends over the link (last second)."},
-        {"received_bits_per_second", "Actual bits per second the relay receives over the link (return feeds)."},
+        {"capacity_bytes_per_second", "Configured capacity of the link (default until the topology is configured)."},
+        {"estimated_bytes_per_second", "Estimated capacity of the link (receiver estimates or the scheduler)."},
+        {"allocated_bytes_per_second", "Rate the bandwidth scheduler allocates to the link."},
+        {"floor_bytes_per_second", "The sum of the floors of the classes on the link (scheduler)."},
+        {"bytes_per_second", "Actual rate the relay sends over the link, last second (x8 for bits)."},
+        {"received_bytes_per_second", "Actual rate the relay receives over the link (return feeds), last second."},
         {"loss_ratio", "Fraction of packets lost, worst receiver on the link (RTCP receiver reports)."},
         {"rtt_seconds", "Round-trip time, worst receiver on the link (RTCP LSR/DLSR)."},
         {"jitter_seconds", "Interarrival jitter, worst receiver on the link."},
@@ -296,8 +296,8 @@ static void links(fill_t *f, cr_relay_t *r)
             snprintf(name, sizeof(name), "classrelay_%s_%s", what[k], rows[i].suffix);
             fm[k][i] = fam(f, name, CR_METRIC_GAUGE, rows[i].help, "school", k ? "classroom" : NULL, CR_OPS_ENTITIES);
         }
-    cr_metric_family_t *fcb = fam(f, "classrelay_class_bits_per_second", CR_METRIC_GAUGE,
-                                  "Bits per second the class's publishers send to the relay (last second).", "class",
+    cr_metric_family_t *fcb = fam(f, "classrelay_class_bytes_per_second", CR_METRIC_GAUGE,
+                                  "Rate the class's publishers send to the relay, last second (x8 for bits).", "class",
                                   NULL, CR_OPS_ENTITIES);
     const cr_ops_entity_t *e;
     size_t n = cr_ops_entities(r, &e);
@@ -305,12 +305,12 @@ static void links(fill_t *f, cr_relay_t *r)
         if (!e[j].present && e[j].kind != CR_OPS_CLASS)
             continue;
         if (e[j].kind == CR_OPS_CLASS) {
-            set1(fcb, e[j].id, e[j].bps);
+            set1(fcb, e[j].id, e[j].bps / 8);
             continue;
         }
         int k = e[j].kind == CR_OPS_CLASSROOM;
-        double v[NROWS] = {e[j].capacity_bps, e[j].estimate_bps, e[j].allocated_bps, e[j].floor_bps, e[j].bps,
-                           e[j].up_bps, e[j].loss, e[j].rtt_ms / 1000, e[j].jitter_ms / 1000, e[j].subscribers,
+        double v[NROWS] = {e[j].capacity_bps / 8, e[j].estimate_bps / 8, e[j].allocated_bps / 8, e[j].floor_bps / 8,
+                           e[j].bps / 8, e[j].up_bps / 8, e[j].loss, e[j].rtt_ms / 1000, e[j].jitter_ms / 1000, e[j].subscribers,
                            !e[j].silent};
         for (int i = 0; i < NROWS; i++) {
             if (i == 2 && v[i] < 0)

@@ -150,7 +150,8 @@ static void room_second(room_t *rm, const cr_relay_session_snap_t *s, const cr__
     if (link != NULL && link->e.floor_bps > 0 && link->e.bps < link->e.floor_bps)
         rm->below_floor_s++;
     int source_on = cls != NULL && cls->e.bps >= CR_REPORT_SOURCE_BPS;
-    int frozen = source_on && (silent || (s->have_stats && (double)s->st.bps_out < CR_REPORT_FREEZE_BPS));
+    /* The first seconds of a session are start-up (ICE, DTLS, the first keyframe), not freezes. */
+    int frozen = rm->attended_s > 2 && source_on && (silent || (s->have_stats && (double)s->st.bps_out < CR_REPORT_FREEZE_BPS));
     if (frozen) {
         if (rm->cur_freeze_s++ == 0)
             rm->freezes++;
