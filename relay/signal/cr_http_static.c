@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cr_api_err.h"
+#include "cr_auth.h"
 #include "cr_err.h"
 #include "cr_http_int.h"
 
@@ -240,22 +241,12 @@ void cr__http_static(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
     serve(h, rq, cr_static_map(rq->path, rel, sizeof(rel)), rel);
 }
 
-/* 400 with code 4005 ("invalid message or parameter", docs/PROTOCOL.md), filled by hand until the
- * code joins cr_api_err.h with the signaling work. */
-static void param_error(cr_relay_reply_t *rep, const char *detail)
-{
-    rep->status = 400;
-    rep->code = 4005;
-    snprintf(rep->message, sizeof(rep->message), "invalid message or parameter: %s", detail);
-}
-
 void cr__http_layer(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
     static const char suffix[] = "/layer";
-    char id[CR_RESOURCE_ID_LEN + 1], rid[CR_RID_MAX];
+    char id[CR_RESOURCE_ID_LEN + 1], rid[CR_RID_MAX], auth[CR_AUTH_TOKEN_MAX + 16];
     const char *start = rq->path + strlen("/resource/");
     size_t n = strlen(start);
-    (void)wsi;
     if (n <= strlen(suffix) || strcmp(start + n - strlen(suffix), suffix) != 0 ||
         n - strlen(suffix) > CR_RESOURCE_ID_LEN) {
         cr_relay_reply_error(&rq->reply, CR_API_NO_ROUTE, rq->path);
@@ -264,8 +255,11 @@ void cr__http_layer(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
     memcpy(id, start, n - strlen(suffix));
     id[n - strlen(suffix)] = '\0';
     if (cr_relay_layer_parse(rq->body ? rq->body : "", rq->body_len, rid, sizeof(rid)) != 0) {
-        param_error(&rq->reply, "layer must be h, m, l or auto (or JSON {\"rid\":...})");
+        cr_relay_reply_error(&rq->reply, CR_API_BAD_REQUEST, "layer must be h, m, l or auto (or JSON {\"rid\":...})");
         return;
     }
-    cr_relay_set_layer(h->relay, id, rid, &rq->reply);
+    cr_relay_req_t req = {.auth = NULL, .query = rq->query, .loopback = 0};
+    if (cr__http_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof(auth)) > 0)
+        req.auth = auth;
+    cr_relay_set_layer(h->relay, id, rid, &req, &rq->reply);
 }

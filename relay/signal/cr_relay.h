@@ -77,10 +77,13 @@ void cr_relay_poll(cr_relay_t *r);
 
 /**
  * Chooses the simulcast layer subscriber session resource_id receives: rid ("h", "m", "l") or NULL
- * or "" for the best layer the publisher sends. Fills a 200 JSON reply, or 4041 for an unknown or
- * publisher session. The switch itself happens in the media worker at the layer's next keyframe.
+ * or "" for the best layer the publisher sends, for the session's owner or an admin (req's token,
+ * as for DELETE). Fills a 200 JSON reply, or a counted refusal: 4005 (bad rid), a token error,
+ * 4041 (unknown or publisher session), 4039 (another participant's). The switch itself happens in
+ * the media worker at the layer's next keyframe.
  */
-void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid, cr_relay_reply_t *out);
+void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid, const cr_relay_req_t *req,
+                        cr_relay_reply_t *out);
 
 /**
  * Parses a layer request body: "h", "m", "l" (any RFC 8851 rid), "auto" for the best, or JSON

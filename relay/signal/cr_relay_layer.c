@@ -1,13 +1,14 @@
 /*
- * Simulcast layer choice for a subscriber (until the bandwidth scheduler chooses for it): the
- * classroom page's selector (POST /resource/<id>/layer) and the signaling `layer` message end here,
- * and the subscriber's media worker switches at the chosen layer's next keyframe.
+ * Simulcast layer choice for a subscriber (until the bandwidth scheduler chooses for it) from the
+ * classroom page's selector, POST /resource/<id>/layer (the signaling `layer` message has its own
+ * path, cr__ctl_layer); the subscriber's media worker switches at the chosen layer's next keyframe.
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cr_api_err.h"
+#include "cr_auth.h"
 #include "cr_err.h"
 #include "cr_relay_int.h"
 
@@ -60,33 +61,50 @@ int cr_relay_layer_parse(const char *body, size_t len, char *rid, size_t cap)
     return rc;
 }
 
-void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid, cr_relay_reply_t *out)
+/* The caller's claims from req's "Authorization: Bearer": 0, or the API code to refuse with. */
+static int caller(cr_relay_t *r, const cr_relay_req_t *req, cr_claims_t *c)
 {
-    cr_worker_t *w = NULL;
-    enum cr_peer_role role;
+    const char *tok = NULL;
+    size_t len = 0;
+    if (req == NULL || req->auth == NULL || cr_auth_bearer(req->auth, strlen(req->auth), &tok, &len) != 0)
+        return CR_API_NO_TOKEN;
+    return cr__relay_verify(r, tok, len, c);
+}
+
+void cr_relay_set_layer(cr_relay_t *r, const char *resource_id, const char *rid, const cr_relay_req_t *req,
+                        cr_relay_reply_t *out)
+{
+    cr_claims_t c;
     memset(out, 0, sizeof(*out));
     if (rid == NULL)
         rid = "";
     if (rid[0] != '\0' && !rid_ok(rid, strlen(rid))) {
-        out->status = 400; /* 4005 joins cr_api_err.h with the signaling work */
-        out->code = 4005;
-        snprintf(out->message, sizeof(out->message), "invalid message or parameter: rid");
+        cr__relay_refuse(r, out, CR_API_BAD_REQUEST, "rid");
         return;
     }
-    if (cr__relay_session_worker(r, resource_id, &w, &role) != 0) {
-        cr_relay_reply_error(out, CR_API_NOT_FOUND, NULL);
+    int code = caller(r, req, &c);
+    if (code != 0) {
+        cr__relay_refuse(r, out, code, NULL);
         return;
     }
-    if (role != CR_PEER_SUBSCRIBER) {
-        cr_relay_reply_error(out, CR_API_NOT_FOUND, "not a WHEP session");
+    cr__session_t *s = cr__relay_session_find(r, resource_id);
+    if (s == NULL || s->role != CR_PEER_SUBSCRIBER) {
+        cr__relay_refuse(r, out, CR_API_NOT_FOUND, s ? "not a WHEP session" : NULL);
         return;
     }
-    if (cr_worker_set_layer(w, resource_id, rid) != 0) {
+    /* As for DELETE: the participant who created the session, or an admin of its class. */
+    int admin = c.role == CR_ROLE_ADMIN && cr_auth_class_ok(&c, s->class_id);
+    int owner = s->owner != NULL && c.role == s->owner->role && strcmp(c.sub, s->owner->id) == 0 &&
+                cr_auth_class_ok(&c, s->class_id);
+    if (!admin && !owner) {
+        cr__relay_refuse(r, out, CR_API_NOT_OWNER, NULL);
+        return;
+    }
+    if (cr_worker_set_layer(r->workers[s->owner->cls->worker], resource_id, rid) != 0) {
         cr_relay_reply_error(out, CR_API_INTERNAL, "media worker queue full");
         return;
     }
-    json_t *doc = json_pack("{s:s,s:o}", "resource", resource_id, "rid",
-                            rid[0] ? json_string(rid) : json_null());
+    json_t *doc = json_pack("{s:s,s:o}", "resource", resource_id, "rid", rid[0] ? json_string(rid) : json_null());
     out->body = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     out->body_len = out->body ? strlen(out->body) : 0;

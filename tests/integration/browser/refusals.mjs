@@ -73,6 +73,21 @@ async function main() {
   const tok3 = token('classroom', CLASS, 'room-3');
   const p3 = await open(ctx, `${BASE}/class/${CLASS}${tok3 ? `?token=${encodeURIComponent(tok3)}` : ''}`);
   if (!check('unreachable', 'page is playing before the relay stops', await waitFor(() => p3.evaluate(() => window.classroom.state === 'playing'), 20000))) return;
+  // The layer selector's route is the session owner's, as DELETE is (docs/PROTOCOL.md).
+  if (hasTokens()) {
+    const resource = await p3.evaluate(() => window.classroom.resource);
+    const other = token('classroom', CLASS, 'room-4');
+    const ask = async (tok) => {
+      const res = await fetch(`${resource}/layer`, {
+        method: 'POST', body: 'l', headers: tok ? { Authorization: `Bearer ${tok}` } : {},
+      });
+      return ((await res.json().catch(() => ({}))).error || {}).code || res.status;
+    };
+    const codes = [await ask(''), await ask(other), await ask(tok3)];
+    check('layer route', `refuses no token (${codes[0]}) and another classroom's token (${codes[1]}), ` +
+      `accepts the owner's (${codes[2]})`, codes[0] === 4011 && codes[1] === 4039 && codes[2] === 200);
+    await p3.click('[data-layer="auto"]');
+  }
   const joins = await p3.evaluate(() => window.classroom.joins);
   process.kill(relayPid, 'SIGSTOP');
   const t0 = Date.now();
