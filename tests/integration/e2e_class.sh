@@ -100,7 +100,8 @@ if [ $up -ne 1 ]; then
     exit 1
 fi
 
-"$CLIENT" teach --test --token "$(token --role teacher --id teacher)" "$BASE/whip/demo" >"$OUT/teach.log" 2>"$OUT/teach.err" &
+# 640x360 keeps three decoders and an encoder well inside a 2-core machine's budget.
+"$CLIENT" teach --test --width 640 --height 360 --token "$(token --role teacher --id teacher)" "$BASE/whip/demo" >"$OUT/teach.log" 2>"$OUT/teach.err" &
 TEACH=$!
 PIDS+=("$TEACH")
 for _ in $(seq 1 150); do
