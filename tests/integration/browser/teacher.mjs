@@ -38,16 +38,30 @@ async function main() {
   // The page's frames sent per layer, once a second, against the wall clock.
   const series = {};
   let maxWatching = 0;
+  let maxRooms = { available: false, n: 0, names: '' };
+  let shot = false; // teacher.png, taken while the three classrooms watch
   let last = null;
   const until = Date.now() + (ATTEND_S + 3) * 1000;
   while (Date.now() < until && attendees.some((a) => a.proc.exitCode === null)) {
-    const s = await page.evaluate(() => ({ stats: window.teacher.stats, watching: window.teacher.watching }));
+    const s = await page.evaluate(() => {
+      const sig = window.teacher.signal;
+      const rooms = sig ? sig.byRole('classroom').map((p) => p.id) : [];
+      return {
+        stats: window.teacher.stats, watching: window.teacher.watching,
+        rooms: { available: !!(sig && sig.available), n: rooms.length, names: rooms.join(', ') },
+      };
+    });
     // The page's getStats() time (its Date.now(): the same clock as the attendees' unix=).
     if (s.stats && (!last || s.stats.at !== last.at)) {
       last = s.stats;
       for (const l of Object.values(s.stats.layers)) (series[l.rid] ||= []).push([s.stats.at / 1000, l.framesSent]);
     }
     maxWatching = Math.max(maxWatching, s.watching || 0);
+    if (s.rooms.n >= maxRooms.n) maxRooms = s.rooms;
+    if (!shot && s.watching === 3 && (!s.rooms.available || s.rooms.n === 3)) {
+      shot = true;
+      await page.screenshot({ path: path.join(OUT, 'teacher.png') });
+    }
     await sleep(500);
   }
   const rcs = await Promise.all(attendees.map((a) => a.exited));
@@ -57,8 +71,8 @@ async function main() {
       `limited_by=${l.limitation} encoder=${l.encoder}`);
   }
   check('teacher', `page counted the classrooms watching (max ${maxWatching}, want 3)`, maxWatching === 3);
-  await page.screenshot({ path: path.join(OUT, 'teacher.png') });
-
+  console.log(`teacher: signaling (/ws) ${maxRooms.available ? `joined; most classrooms listed at once: ${maxRooms.n}` : 'not available'}`);
+  if (maxRooms.available) check('teacher', `page listed the three classrooms from signaling (${maxRooms.names})`, maxRooms.n === 3);
   await page.click('#stop');
   const stopped = await waitFor(async () => {
     const st = await status();
