@@ -18,6 +18,7 @@
 #include "cr_http.h"
 #include "cr_log.h"
 #include "cr_relay.h"
+#include "cr_status_cli.h"
 
 static cr_http_t *g_http;
 
@@ -33,6 +34,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: classrelay [--config FILE] [--check-config] [--version] [--help]\n"
                "       classrelay token --role ROLE --class CLASS-ID [--classroom ID | --id ID]\n"
                "                        [--name NAME] [--school ID] [--ttl SECONDS] [--config FILE]\n"
+               "       classrelay status [--url http://HOST:PORT] [--token T | --config FILE]\n"
                "\n"
                "  --config FILE    load settings from FILE over the built-in defaults\n"
                "  --check-config   load and validate the configuration, print it, and exit\n"
@@ -40,6 +42,9 @@ static void usage(FILE *f)
                "                   teacher, classroom, operator or admin; CLASS-ID a class id or '*';\n"
                "                   --classroom/--id the participant id (required for a classroom);\n"
                "                   --ttl the lifetime (default [auth] token_ttl_s, 3600)\n"
+               "  status           summary of a running relay (classes, links, problems) from its\n"
+               "                   /api/ops; without --token, an operator token is minted from the\n"
+               "                   config's secret (default --url http://127.0.0.1:8080)\n"
                "\n"
                "With no config the relay listens for HTTP on 127.0.0.1:8080 and for media on\n"
                "UDP 127.0.0.1:10000 (loopback only). WHIP: POST /whip/<class-id>; WHEP: POST\n"
@@ -183,6 +188,8 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "token") == 0)
         return token_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return cr_status_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config_path = argv[++i];

@@ -117,7 +117,7 @@ static int session_silent(const cr_relay_session_snap_t *s, int64_t now, cr__ops
             /* Peers report at their own pace (browsers about every second, GStreamer's RTCP every
              * ~5 s): silence counts only once it is clearly longer than this peer's usual gap. */
             float gap = (float)(now - old->changed_s);
-            next->gap_s = gap > old->gap_s ? gap : old->gap_s * 0.8f + gap * 0.2f;
+            next->gap_s = gap > old->gap_s ? gap : old->gap_s * 0.6f + gap * 0.4f;
         }
     }
     float limit = next->gap_s * 1.5f + 0.5f;

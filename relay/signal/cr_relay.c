@@ -14,6 +14,7 @@
 #include "cr_api_err.h"
 #include "cr_clock.h"
 #include "cr_err.h"
+#include "cr_events.h"
 #include "cr_log.h"
 #include "cr_ops.h"
 #include "cr_relay_int.h"
@@ -49,6 +50,7 @@ void cr__relay_count(cr_relay_t *r, int code, const char *detail)
     r->refusals++;
     if (i >= 0)
         r->refusals_by_code[i]++;
+    cr_event(CR_LOG_INFO, "refused", "#code", (long long)code, "reason", cr_api_err_text(code), "detail", detail ? detail : "", NULL);
     CR_LOG_RATELIMITED(&lim, cr_now_us(), CR_LOG_INFO, "relay", "refused (%d): %s%s%s", code, cr_api_err_text(code),
                        detail && detail[0] ? ": " : "", detail ? detail : "");
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cr_events.h"
 #include "cr_api_err.h"
 #include "cr_err.h"
 #include "cr_log.h"
@@ -152,6 +153,7 @@ cr__participant_t *cr__participant_get(cr_relay_t *r, cr__class_t *cls, const cr
     cr_list_init(&p->listeners);
     cr_list_insert(&cls->participants, &p->link);
     cls->n_participants++;
+    cr_event(CR_LOG_INFO, "participant_joined", "class", cls->d.id, "participant", p->id, "role", cr_role_name(p->role), "school", p->school, NULL);
     json_t *ev = json_pack("{s:s,s:o}", "type", "participant_joined", "participant", cr__participant_json(p));
     cr__class_broadcast(cls, ev);
     json_decref(ev);
@@ -165,6 +167,7 @@ void cr__participant_gc(cr_relay_t *r, cr__participant_t *p, const char *reason)
     cr__class_t *c = p->cls;
     cr_list_unlink(&p->link);
     c->n_participants--;
+    cr_event(CR_LOG_INFO, "participant_left", "class", c->d.id, "participant", p->id, "role", cr_role_name(p->role), "reason", reason, NULL);
     json_t *ev = json_pack("{s:s,s:s,s:s}", "type", "participant_left", "participant", p->id, "reason", reason);
     cr__class_broadcast(c, ev);
     json_decref(ev);

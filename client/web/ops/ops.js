@@ -90,17 +90,17 @@ function renderAlerts(alerts) {
 function makeCharts() {
   charts.forEach((c) => c.destroy());
   const width = Math.max(300, $('charts').clientWidth - 12);
-  const mk = (el, label, stroke, fmt) => new uPlot({
+  const mk = (el, label, stroke, fmt, least) => new uPlot({
     width, height: 120, legend: { show: true },
-    scales: { x: { time: true } },
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max * 1.1, least)] } },
     axes: [{ stroke: '#8b949e', grid: { stroke: '#21262d' } },
       { stroke: '#8b949e', grid: { stroke: '#21262d' }, size: 70, values: (u, vals) => vals.map(fmt) }],
     series: [{}, { label, stroke, width: 1.5, fill: stroke + '22', value: (u, v) => (v == null ? '-' : fmt(v)) }],
   }, [[], []], $(el));
   charts = [
-    mk('chart-bps', 'bitrate', '#3fb950', fmtBps),
-    mk('chart-loss', 'loss', '#f85149', (v) => pct(v)),
-    mk('chart-rtt', 'RTT', '#2f81f7', (v) => `${Math.round(v)} ms`),
+    mk('chart-bps', 'bitrate', '#3fb950', fmtBps, 100e3),
+    mk('chart-loss', 'loss', '#f85149', (v) => pct(v), 0.05),
+    mk('chart-rtt', 'RTT', '#2f81f7', (v) => `${Math.round(v)} ms`, 50),
   ];
 }
 
