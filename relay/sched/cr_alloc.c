@@ -308,32 +308,13 @@ static void water_fill(room_ctx_t *rc, unsigned n, double rem)
     }
 }
 
-void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, uint64_t now_us)
+/* Audio everywhere, then floors (heaviest classrooms first), then the rest by weighted max-min;
+ * then each classroom's ideal layers within its share. Returns the bits used. */
+static double shares(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, unsigned n, double budget)
 {
-    cr_alloc_params_t dflt;
-    if (p == NULL) {
-        cr_alloc_params_default(&dflt);
-        p = &dflt;
-    }
-    assert(school < t->n_schools);
-    cr_school_t *sc = &t->schools[school];
-    room_ctx_t rc[CR_SCHED_ROOMS_PER_SCHOOL];
-    unsigned n = sc->n_rooms;
-    double audio = 0;
-    for (unsigned i = 0; i < n; i++) {
-        /* insertion by weight, heaviest first (stable), for the floors when they do not all fit */
-        room_ctx_t c = {.idx = sc->rooms[i], .r = &t->rooms[sc->rooms[i]]};
-        room_prepare(t, &c, p);
-        unsigned j = i;
-        while (j > 0 && rc[j - 1].w < c.w) {
-            rc[j] = rc[j - 1];
-            j--;
-        }
-        rc[j] = c;
-        audio += c.audio;
-    }
-    /* 1. audio everywhere, 2. floors, heaviest classrooms first, 3. the rest by weighted max-min */
-    double rem = (double)sc->link.budget_bps - audio;
+    double rem = budget;
+    for (unsigned i = 0; i < n; i++)
+        rem -= rc[i].audio;
     for (unsigned i = 0; i < n; i++) {
         double f = rc[i].floor - rc[i].audio;
         if (f > rem)
@@ -345,17 +326,20 @@ void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, 
     double used = 0;
     for (unsigned i = 0; i < n; i++) {
         uint8_t lim = CR_LIMIT_NONE;
-        double full = rc[i].want;
         rc[i].share += rc[i].extra;
-        if (rc[i].share + 0.5 < full)
+        if (rc[i].share + 0.5 < rc[i].want)
             lim = CR_LIMIT_SCHOOL;
-        else if (full >= (double)rc[i].r->link.budget_bps - 0.5)
+        else if (rc[i].want >= (double)rc[i].r->link.budget_bps - 0.5)
             lim = CR_LIMIT_ROOM;
         room_ideal(t, &rc[i], p, lim);
         used += rc[i].used;
     }
-    /* 4. what the layers' steps left over, to the classrooms furthest below their weighted share */
-    double left = (double)sc->link.budget_bps - used;
+    return used;
+}
+
+/* What the layers' steps left over goes to the classrooms furthest below their weighted share. */
+static void leftover(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, unsigned n, double left)
+{
     for (unsigned round = 0; round < n && left > 0.5; round++) {
         int pick = -1;
         for (unsigned i = 0; i < n; i++) {
@@ -365,7 +349,7 @@ void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, 
                 pick = (int)i;
         }
         if (pick < 0)
-            break;
+            return;
         double room_left = (double)rc[pick].r->link.budget_bps - rc[pick].used;
         double got = room_upgrade(t, &rc[pick], p, left < room_left ? left : room_left);
         rc[pick].used += got;
@@ -373,38 +357,68 @@ void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, 
         left -= got;
         rc[pick].visited = 1;
     }
-    /* 5. hysteresis and reasons; totals for visibility */
-    uint64_t school_alloc = 0;
-    for (unsigned i = 0; i < n; i++) {
-        cr_room_t *r = rc[i].r;
-        uint64_t room_alloc = 0, probe = 0;
-        for (uint16_t k = 0; k < r->n_subs; k++) {
-            cr_sub_t *s = &t->subs[r->subs[k]];
-            if (s->media == CR_SMEDIA_AUDIO) {
-                s->ideal = s->layer = 0;
-                s->reason = CR_WHY_AUDIO;
-                s->limit = CR_LIMIT_NONE;
-                room_alloc += lbps(s, s->n_layers > 0 ? 0 : -1);
-                continue;
-            }
-            hysteresis(s, p, now_us);
-            unsigned v = 0;
-            while (v < rc[i].n_video && rc[i].video[v] != r->subs[k])
-                v++;
-            set_reason(s, v < rc[i].n_video ? rc[i].floor_limit[v] : CR_LIMIT_NONE, r->limit);
-            room_alloc += lbps(s, s->layer);
-            if (s->ideal > s->layer)
-                probe += lbps(s, s->ideal) - lbps(s, s->layer);
-        }
-        r->audio_bps = (uint64_t)rc[i].audio;
-        r->floor_bps = (uint64_t)rc[i].floor;
-        r->want_bps = (uint64_t)rc[i].want;
-        r->share_bps = (uint64_t)rc[i].share;
-        r->probe_bps = probe;
-        r->link.alloc_bps = room_alloc;
-        school_alloc += room_alloc;
+}
+
+/* Hysteresis and reasons for a classroom's streams; its totals for visibility. Returns its total. */
+static uint64_t room_finish(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *c, uint64_t now_us)
+{
+    cr_room_t *r = c->r;
+    uint64_t total = 0, probe = 0;
+    for (uint16_t k = 0; k < r->n_subs; k++) {
+        cr_sub_t *s = &t->subs[r->subs[k]];
+        if (s->media != CR_SMEDIA_AUDIO)
+            continue;
+        s->ideal = s->layer = 0;
+        s->reason = CR_WHY_AUDIO;
+        s->limit = CR_LIMIT_NONE;
+        total += lbps(s, s->n_layers > 0 ? 0 : -1);
     }
-    sc->link.alloc_bps = school_alloc;
+    for (unsigned v = 0; v < c->n_video; v++) {
+        cr_sub_t *s = &t->subs[c->video[v]];
+        hysteresis(s, p, now_us);
+        set_reason(s, c->floor_limit[v], r->limit);
+        total += lbps(s, s->layer);
+        if (s->ideal > s->layer)
+            probe += lbps(s, s->ideal) - lbps(s, s->layer);
+    }
+    r->audio_bps = (uint64_t)c->audio;
+    r->floor_bps = (uint64_t)c->floor;
+    r->want_bps = (uint64_t)c->want;
+    r->share_bps = (uint64_t)c->share;
+    r->probe_bps = probe;
+    r->link.alloc_bps = total;
+    return total;
+}
+
+void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, uint64_t now_us)
+{
+    cr_alloc_params_t dflt;
+    if (p == NULL) {
+        cr_alloc_params_default(&dflt);
+        p = &dflt;
+    }
+    assert(school < t->n_schools);
+    cr_school_t *sc = &t->schools[school];
+    room_ctx_t rc[CR_SCHED_ROOMS_PER_SCHOOL];
+    unsigned n = sc->n_rooms;
+    for (unsigned i = 0; i < n; i++) {
+        /* insertion by weight, heaviest first (stable), for the floors when they do not all fit */
+        room_ctx_t c = {.idx = sc->rooms[i], .r = &t->rooms[sc->rooms[i]]};
+        room_prepare(t, &c, p);
+        unsigned j = i;
+        while (j > 0 && rc[j - 1].w < c.w) {
+            rc[j] = rc[j - 1];
+            j--;
+        }
+        rc[j] = c;
+    }
+    double budget = (double)sc->link.budget_bps;
+    double used = shares(t, p, rc, n, budget);
+    leftover(t, p, rc, n, budget - used);
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += room_finish(t, p, &rc[i], now_us);
+    sc->link.alloc_bps = total;
 }
 
 void cr_alloc_run(cr_topo_t *t, const cr_alloc_params_t *p, uint64_t now_us)

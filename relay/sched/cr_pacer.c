@@ -279,6 +279,25 @@ static int expire(cr_pacer_t *pc, uint32_t school, uint64_t now_us, cr_pacer_out
     return n;
 }
 
+/* Releases the head of (room, band): charges both buckets (audio and RTCP may go into debt). */
+static void send_head(cr_pacer_t *pc, uint32_t school, uint32_t room, int band, uint64_t now_us, cr_pacer_out_t *o)
+{
+    cr__pacer_room_t *pr = &pc->rooms[room];
+    uint32_t size = pc->items[pr->q[band].head].size;
+    pr->tokens -= size;
+    pc->schools[school].tokens -= size;
+    pop(pc, room, band, o, 0);
+    if (now_us < pr->probe_end_us)
+        o->probe_id = pr->probe_id;
+    pc->stats.sent[band]++;
+    pc->stats.sent_bytes[band] += size;
+    cr_link_t *rl = &pc->t->rooms[room].link, *sl = &pc->t->schools[school].link;
+    rl->sent_bytes += size;
+    rl->sent_packets++;
+    sl->sent_bytes += size;
+    sl->sent_packets++;
+}
+
 static int school_dequeue(cr_pacer_t *pc, uint32_t school, uint64_t now_us, cr_pacer_out_t *out, int max,
                           uint64_t *next)
 {
@@ -326,21 +345,8 @@ static int school_dequeue(cr_pacer_t *pc, uint32_t school, uint64_t now_us, cr_p
                     continue;
                 }
             }
-            uint32_t size = it->size;
-            pr->tokens -= size;
-            ps->tokens -= size;
-            pop(pc, room, band, &out[n], 0);
-            if (now_us < pr->probe_end_us)
-                out[n].probe_id = pr->probe_id;
-            n++;
+            send_head(pc, school, room, band, now_us, &out[n++]);
             ps->rr[band] = (uint8_t)(slot + 1);
-            pc->stats.sent[band]++;
-            pc->stats.sent_bytes[band] += size;
-            cr_link_t *rl = &pc->t->rooms[room].link;
-            rl->sent_bytes += size;
-            rl->sent_packets++;
-            sc->link.sent_bytes += size;
-            sc->link.sent_packets++;
         }
     }
     if ((school_blocked || blocked) && n < max && now_us >= ps->next_expire_us) {

@@ -146,8 +146,13 @@ int cr_topo_add_room(cr_topo_t *t, uint32_t school, const char *name, uint64_t c
 /** Changes a link's configuration (school = 1: school index, else classroom index). */
 int cr_topo_set_link(cr_topo_t *t, int school, uint32_t idx, uint64_t capacity_bps, double target);
 
-/** Finds a school or classroom by name (linear; for the control plane). Returns its index or -1. */
+/** Finds a school by name (caller's string; linear, for the control plane). Returns its index or -1. */
 int cr_topo_find_school(const cr_topo_t *t, const char *name);
+
+/**
+ * Finds a classroom by name, the identity its token carries (linear, for the control plane).
+ * Returns its index or -1; the caller places unknown classrooms in its documented default.
+ */
 int cr_topo_find_room(const cr_topo_t *t, const char *name);
 
 /** Sets the class kind a classroom attends (its weight when its school link is shared). */
@@ -168,8 +173,13 @@ void cr_topo_sub_remove(cr_topo_t *t, uint32_t sub);
  */
 int cr_topo_sub_set_layers(cr_topo_t *t, uint32_t sub, const uint32_t *bps, unsigned n);
 
-/** Sets the floor (bps, 0 = the lowest layer) and the subscriber's cap (max_layer < 0: none). */
+/**
+ * Sets a subscription's floor: the lowest layer with at least floor_bps is guaranteed while the
+ * links hold it (0 = the lowest layer sent). Admission reserves the same figure (cr_admit.h).
+ */
 void cr_topo_sub_set_floor(cr_topo_t *t, uint32_t sub, uint64_t floor_bps);
+
+/** Sets the subscriber's own cap (a layer selector): max_layer < 0 removes it. */
 void cr_topo_sub_set_max_layer(cr_topo_t *t, uint32_t sub, int max_layer);
 
 /**
@@ -188,15 +198,19 @@ uint64_t cr_topo_probe_want(cr_topo_t *t, uint32_t room, uint64_t now_us, uint16
 /** min(capacity x target, estimate) of a link (estimate 0 = none yet: capacity x target). */
 uint64_t cr_link_budget(const cr_link_t *l);
 
-/** Accessors (no checks beyond an assert: indices come from the add functions). */
+/** The school at index i (from cr_topo_add_school; not checked). Owned by t. */
 static inline cr_school_t *cr_topo_school(cr_topo_t *t, uint32_t i)
 {
     return &t->schools[i];
 }
+
+/** The classroom at index i (from cr_topo_add_room; not checked). Owned by t. */
 static inline cr_room_t *cr_topo_room(cr_topo_t *t, uint32_t i)
 {
     return &t->rooms[i];
 }
+
+/** The subscription at index i (from cr_topo_sub_add; not checked). Owned by t. */
 static inline cr_sub_t *cr_topo_sub(cr_topo_t *t, uint32_t i)
 {
     return &t->subs[i];

@@ -221,74 +221,111 @@ static int parse_ul(const char *s, unsigned long long max, unsigned long long *o
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    const char *listen_s = NULL, *to_s = NULL;
-    unsigned long long seed = 1, duration = 0, stats = 0, mc = MAX_CLIENTS;
+typedef struct opts {
+    const char *listen_s, *to_s;
+    unsigned long long seed, duration, stats, max_clients;
     cr_imp_conf_t conf[2];
-    cr_imp_conf_default(&conf[0]);
-    cr_imp_conf_default(&conf[1]);
+} opts_t;
+
+static int parse_args(int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){.seed = 1, .max_clients = MAX_CLIENTS};
+    cr_imp_conf_default(&o->conf[0]);
+    cr_imp_conf_default(&o->conf[1]);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strncmp(a, "--", 2) != 0 || v == NULL)
             return usage(v == NULL ? "missing value" : "unexpected argument");
         i++;
         if (strcmp(a, "--listen") == 0)
-            listen_s = v;
+            o->listen_s = v;
         else if (strcmp(a, "--to") == 0)
-            to_s = v;
+            o->to_s = v;
         else if (strcmp(a, "--seed") == 0) {
-            if (parse_ul(v, UINT64_MAX, &seed) != 0)
+            if (parse_ul(v, UINT64_MAX, &o->seed) != 0)
                 return usage("bad --seed");
         } else if (strcmp(a, "--duration") == 0) {
-            if (parse_ul(v, 86400, &duration) != 0)
+            if (parse_ul(v, 86400, &o->duration) != 0)
                 return usage("bad --duration");
         } else if (strcmp(a, "--stats") == 0) {
-            if (parse_ul(v, 86400, &stats) != 0)
+            if (parse_ul(v, 86400, &o->stats) != 0)
                 return usage("bad --stats");
         } else if (strcmp(a, "--max-clients") == 0) {
-            if (parse_ul(v, MAX_CLIENTS, &mc) != 0 || mc == 0)
+            if (parse_ul(v, MAX_CLIENTS, &o->max_clients) != 0 || o->max_clients == 0)
                 return usage("bad --max-clients (1-64)");
         } else {
-            int rc = cr_imp_parse_option(&conf[0], &conf[1], a + 2, v);
-            if (rc == -1)
-                return usage("unknown option");
+            int rc = cr_imp_parse_option(&o->conf[0], &o->conf[1], a + 2, v);
             if (rc != 0)
-                return usage("bad impairment value");
+                return usage(rc == -1 ? "unknown option" : "bad impairment value");
         }
     }
-    if (listen_s == NULL || to_s == NULL)
+    if (o->listen_s == NULL || o->to_s == NULL)
         return usage("--listen and --to are required");
-    max_clients = (int)mc;
+    return 0;
+}
+
+/* Reads what is waiting (at most READS_PER_WAKE per socket, so one busy direction cannot starve
+ * the other) after a poll. */
+static void read_all(int lfd, const struct pollfd *pfd, int nfds, const struct sockaddr_storage *to, socklen_t tl)
+{
+    uint8_t buf[PKT_MAX];
+    for (int r = 0; r < READS_PER_WAKE && (pfd[0].revents & POLLIN); r++) {
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof(from);
+        ssize_t n = recvfrom(lfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            break;
+        int c = find_client(&from, fl, to, tl);
+        if (c < 0) {
+            drop_clients++;
+            continue;
+        }
+        take(0, c, buf, (uint32_t)n);
+    }
+    for (int i = 0; i < nfds - 1; i++) {
+        for (int r = 0; r < READS_PER_WAKE && (pfd[1 + i].revents & POLLIN); r++) {
+            ssize_t n = recv(clients[i].fd, buf, sizeof(buf), 0);
+            if (n < 0)
+                break;
+            take(1, i, buf, (uint32_t)n);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    if (parse_args(argc, argv, &o) != 0)
+        return 2;
+    max_clients = (int)o.max_clients;
     struct sockaddr_storage la, ta;
     socklen_t ll, tl;
-    if (resolve(listen_s, &la, &ll) != 0 || resolve(to_s, &ta, &tl) != 0)
+    if (resolve(o.listen_s, &la, &ll) != 0 || resolve(o.to_s, &ta, &tl) != 0)
         return usage("cannot resolve an address");
     int lfd = socket(la.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&la, ll) != 0) {
-        fprintf(stderr, "cr_impair: cannot listen on %s: %s\n", listen_s, strerror(errno));
+        fprintf(stderr, "cr_impair: cannot listen on %s: %s\n", o.listen_s, strerror(errno));
         return 2;
     }
     for (int d = 0; d < 2; d++)
-        cr_imp_dir_init(&dirs[d], &conf[d], seed, (unsigned)d);
+        cr_imp_dir_init(&dirs[d], &o.conf[d], o.seed, (unsigned)d);
     for (int i = 0; i < POOL; i++)
         free_list[n_free++] = POOL - 1 - i;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    printf("impair=ready listen=%s to=%s seed=%llu\n", listen_s, to_s, seed);
+    printf("impair=ready listen=%s to=%s seed=%llu\n", o.listen_s, o.to_s, o.seed);
     fflush(stdout);
 
-    uint64_t start = now_us(), next_stats = stats ? start + stats * 1000000ull : UINT64_MAX;
-    uint8_t buf[PKT_MAX];
+    uint64_t start = now_us(), next_stats = o.stats ? start + o.stats * 1000000ull : UINT64_MAX;
     struct pollfd pfd[1 + MAX_CLIENTS];
     while (!stop) {
         uint64_t now = now_us();
-        if (duration && now >= start + duration * 1000000ull)
+        if (o.duration && now >= start + o.duration * 1000000ull)
             break;
         if (now >= next_stats) {
             print_counters("stats");
-            next_stats += stats * 1000000ull;
+            next_stats += o.stats * 1000000ull;
         }
         /* sleep until the next release, a datagram, or at most 100 ms */
         uint64_t wake = now + 100000;
@@ -301,28 +338,7 @@ int main(int argc, char **argv)
         int nfds = 1 + n_clients;
         if (ppoll(pfd, (nfds_t)nfds, &ts, NULL) < 0 && errno != EINTR)
             break;
-        /* reads are capped per socket and wake so one busy direction cannot starve the other */
-        for (int r = 0; r < READS_PER_WAKE && (pfd[0].revents & POLLIN); r++) {
-            struct sockaddr_storage from;
-            socklen_t fl = sizeof(from);
-            ssize_t n = recvfrom(lfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-            if (n < 0)
-                break;
-            int c = find_client(&from, fl, &ta, tl);
-            if (c < 0) {
-                drop_clients++;
-                continue;
-            }
-            take(0, c, buf, (uint32_t)n);
-        }
-        for (int i = 0; i < nfds - 1; i++) {
-            for (int r = 0; r < READS_PER_WAKE && (pfd[1 + i].revents & POLLIN); r++) {
-                ssize_t n = recv(clients[i].fd, buf, sizeof(buf), 0);
-                if (n < 0)
-                    break;
-                take(1, i, buf, (uint32_t)n);
-            }
-        }
+        read_all(lfd, pfd, nfds, &ta, tl);
         flush_due(lfd);
     }
     print_counters("exit");
