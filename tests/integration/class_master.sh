@@ -13,6 +13,9 @@
 #   3. Every classroom's stage view (c1, c2, c3) decodes c1's 160x120: the question reaches them all.
 #   4. The teacher clears the stage: c1's publishing session is closed by the relay (in a master
 #      class the right to publish ends with the question), the stage views show the teacher again.
+#   5. The admin API (on loopback): the participant list; kicking c2 closes its session and its
+#      signaling connection (kicked, close code 4038); ending the class closes every session, tells
+#      the others (class_state ended) and refuses new ones (4092).
 # Exits 0 if all pass, 1 otherwise, 77 (skip) without the binaries or namespaces.
 set -u
 
@@ -45,7 +48,7 @@ ip link add v0 type veth peer name v1 && ip addr add 10.99.0.1/24 dev v0 &&
 
 cat >"$OUT/relay.conf" <<CONF
 [relay]
-http_listen = $IP:8080
+http_listen = 0.0.0.0:8080
 media_ip = $IP
 [auth]
 secret = class-master-test-secret-class-master-test
@@ -56,6 +59,8 @@ teacher = t1
 CONF
 token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" --class mc1 "$@"; }
 TT=$(token --role teacher --id t1)
+AT=$(token --role admin --id admin)
+ADMIN=http://127.0.0.1:8080/api/classes
 declare -A CT
 for c in c1 c2 c3; do CT[$c]=$(token --role classroom --classroom "$c"); done
 
@@ -108,11 +113,25 @@ expect {"type":"stage","participant":null 30000
 sleep 1000
 EOF
 PIDS+=("$!")
-for c in c2 c3; do
-    printf 'connect\nsend {"type":"join","class":"mc1","token":"%s"}\nexpect "type":"joined"\nexpect {"type":"stage","participant":"c1" 40000\nsleep 2000\n' \
-        "${CT[$c]}" | "$WS" "$IP" 8080 >"$OUT/ws_$c.log" 2>&1 &
-    PIDS+=("$!")
-done
+"$WS" "$IP" 8080 >"$OUT/ws_c2.log" 2>&1 <<EOF &
+connect
+send {"type":"join","class":"mc1","token":"${CT[c2]}"}
+expect "type":"joined"
+expect {"type":"stage","participant":"c1" 40000
+expect {"type":"kicked","by":"admin"} 40000
+expect_close 4038
+EOF
+PIDS+=("$!")
+"$WS" "$IP" 8080 >"$OUT/ws_c3.log" 2>&1 <<EOF &
+connect
+send {"type":"join","class":"mc1","token":"${CT[c3]}"}
+expect "type":"joined"
+expect {"type":"stage","participant":"c1" 40000
+expect {"type":"participant_left","participant":"c2","reason":"kicked"} 40000
+expect {"type":"class_state","class":"mc1","state":"ended","reason":"admin"} 40000
+sleep 500
+EOF
+PIDS+=("$!")
 wait_file "$OUT/go.teacher" 50
 
 "$CLIENT" teach --test --token "$TT" --width 320 --height 240 --fps 15 --bitrate 300 \
@@ -168,6 +187,25 @@ sessions=$(curl -s "$BASE/api/status" | jq -r '[.session_list[] | select(.partic
 check "c1's publishing session was closed with the question (publisher sessions of c1: $sessions)" \
     "$(yes_if "[ '$sessions' = 0 ]")"
 check "relay log names the closed session" "$(yes_if "grep -q \"session .* of class 'mc1' closed\" '$OUT/relay.log'")"
+
+# 5. The admin API.
+curl -s -H "Authorization: Bearer $AT" "$ADMIN/mc1/participants" >"$OUT/participants.json"
+ids=$(jq -r '[.participants[].id] | sort | join(" ")' "$OUT/participants.json")
+c2s=$(jq -r '.participants[] | select(.id == "c2") | "\(.sessions | length)/\(.connections)"' "$OUT/participants.json")
+check "admin lists the participants ($ids; c2 sessions/connections $c2s)" "$(yes_if "[ '$ids' = 'c1 c2 c3 t1' ] && [ '$c2s' = '1/1' ]")"
+kick=$(curl -s -X DELETE -H "Authorization: Bearer $AT" "$ADMIN/mc1/participants/c2")
+check "admin kicks c2: $kick" "$(yes_if "[ '$kick' = '{\"kicked\":\"c2\",\"sessions\":1,\"connections\":1}' ]")"
+for _ in $(seq 1 30); do grep -q '^closed 4038' "$OUT/ws_c2.log" && break; sleep 0.1; done
+check "c2's signaling was told (kicked) and closed with 4038" \
+    "$(yes_if "grep -q '\"type\":\"kicked\"' '$OUT/ws_c2.log' && grep -q '^closed 4038' '$OUT/ws_c2.log'")"
+end=$(curl -s -X POST -H "Authorization: Bearer $AT" "$ADMIN/mc1/end" | jq -r .state)
+for _ in $(seq 1 30); do grep -q '"state":"ended"' "$OUT/ws_c3.log" && break; sleep 0.1; done
+left=$(curl -s "$BASE/api/status" | jq -r '[.session_list[] | select(.class == "mc1")] | length')
+check "admin ends the class (state $end): c3 is told, no session of mc1 is left ($left)" \
+    "$(yes_if "[ '$end' = ended ] && grep -q '\"state\":\"ended\",\"reason\":\"admin\"' '$OUT/ws_c3.log' && [ '$left' = 0 ]")"
+code=$(curl -s -X POST -H "Authorization: Bearer $TT" -H 'Content-Type: application/sdp' --data-binary 'v=0' \
+    "$BASE/whip/mc1" | jq -r .error.code)
+check "a new WHIP into the ended class is refused ($code)" "$(yes_if "[ '$code' = 4092 ]")"
 check "relay still running" "$(yes_if "kill -0 $RELAY 2>/dev/null")"
 
 echo "$PASS passed, $FAIL failed"

@@ -55,6 +55,8 @@ http_listen = 0.0.0.0:8080
 media_ip = $IP
 [auth]
 secret = class-refusals-secret-class-refusals-secret
+[signal]
+ws_idle_timeout_s = 5
 [class.net1]
 kind = network
 [class.sync1]
@@ -109,10 +111,15 @@ check "the watcher decodes the teacher (320x240)" "$(yes_if "grep -q '^video 320
 TRES=$(curl -s "$BASE/api/status" | jq -r '.session_list[] | select(.participant == "t1") | .resource')
 frames0=$(grep '^stats' "$OUT/watch.log" | tail -1 | sed -n 's/.*frames_decoded=\([0-9]*\).*/\1/p')
 
-# A connection that never joins: closed with 4081 after 10 s (checked at the end).
+# A connection that never joins (closed with 4081 after 10 s), one that joins and then stays silent
+# (closed with 4081 after ws_idle_timeout_s = 5 s); both checked at the end.
 printf 'connect\nexpect_close 4081 20000\n' | "$WS" "$IP" 8080 >"$OUT/ws_idle.log" 2>&1 &
 IDLE=$!
 PIDS+=("$IDLE")
+printf 'connect\nsend {"type":"join","class":"net1","token":"%s"}\nexpect "type":"joined"\nexpect_close 4081 20000\n' \
+    "$WT" | "$WS" "$IP" 8080 >"$OUT/ws_silent.log" 2>&1 &
+SILENT=$!
+PIDS+=("$SILENT")
 
 # --- HTTP attempts ---
 declare -A EXP # expected refusals per code
@@ -290,11 +297,12 @@ check "$WSN signaling attempts refused with the expected error and close codes (
     "$(yes_if "[ $wsrc = 0 ] && [ $wsbad = 0 ]")"
 [ $wsrc = 0 ] || grep FAIL "$OUT/ws_attempts.log" | head -3
 
-# The connection that never joined.
-wait "$IDLE"
+# The connection that never joined, and the silent one.
+wait "$IDLE" "$SILENT"
 check "a connection that never joins is closed with 4081" "$(yes_if "grep -q '^closed 4081' '$OUT/ws_idle.log'")"
-WSEXP[4081]=$((${WSEXP[4081]:-0} + 1))
-WSN=$((WSN + 1))
+check "a joined connection silent for 5 s is closed with 4081" "$(yes_if "grep -q '^closed 4081' '$OUT/ws_silent.log'")"
+WSEXP[4081]=$((${WSEXP[4081]:-0} + 2))
+WSN=$((WSN + 2))
 
 # --- what the relay counted, and what reached the watcher ---
 TOTAL=$((N + WSN))

@@ -373,6 +373,27 @@ static void test_delete_and_kick(void **state)
     free(room);
 }
 
+static void test_layer(void **state)
+{
+    (void)state;
+    char t[40], s1[40], s2[40], detail[192];
+    int code;
+    assert_int_equal(whip(CR_ROLE_TEACHER, "lay", "t1", t), 0);
+    assert_int_equal(whep(CR_ROLE_CLASSROOM, "lay", "r1", NULL, s1), 0);
+    assert_int_equal(whep(CR_ROLE_CLASSROOM, "lay", "r2", NULL, s2), 0);
+    fake_t *room = join(CR_ROLE_CLASSROOM, "lay", "r1", &code);
+    assert_int_equal(code, 0);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, s1, "l", detail, sizeof(detail)), 0);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, s1, "", detail, sizeof(detail)), 0); /* the best */
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, s2, "l", detail, sizeof(detail)), CR_API_NOT_OWNER);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, t, "l", detail, sizeof(detail)), CR_API_NOT_FOUND);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, "nope", "l", detail, sizeof(detail)), CR_API_NOT_FOUND);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, s1, "a/b", detail, sizeof(detail)), CR_API_BAD_REQUEST);
+    assert_int_equal(cr__ctl_layer(relay, room->l.p, s1, "0123456789abcdef", detail, sizeof(detail)),
+                     CR_API_BAD_REQUEST);
+    leave(room);
+}
+
 static void test_timetable_end(void **state)
 {
     (void)state;
@@ -395,7 +416,7 @@ int main(void)
         cmocka_unit_test(test_token_refusals), cmocka_unit_test(test_kind_rules),
         cmocka_unit_test(test_membership),     cmocka_unit_test(test_synchronous_stage),
         cmocka_unit_test(test_master_hand),    cmocka_unit_test(test_delete_and_kick),
-        cmocka_unit_test(test_timetable_end),
+        cmocka_unit_test(test_layer),          cmocka_unit_test(test_timetable_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
