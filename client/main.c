@@ -1,7 +1,10 @@
-/* classrelay-client: the teacher's publisher and the classroom player of classrelay.
- * Parses options, then hands over to teach or attend. Exit codes: 0 ok, 1 failure, 2 usage. */
+/* classrelay-client: the teacher's publisher, the classroom player, the studio ingest worker and
+ * the recorder of classrelay. Parses options, then hands over to
+ * teach, attend, ingest or record. Exit codes: 0 ok, 1 failure, 2 usage. */
 #include "attend.h"
+#include "ingest.h"
 #include "opts.h"
+#include "record.h"
 #include "teach.h"
 
 #include <gst/gst.h>
@@ -23,7 +26,13 @@ int main(int argc, char **argv)
         return 0;
     }
     gst_init(NULL, NULL);
-    int rc = o.mode == CR_MODE_TEACH ? cr_teach_run(&o) : cr_attend_run(&o);
+    int rc;
+    switch (o.mode) {
+    case CR_MODE_TEACH: rc = cr_teach_run(&o); break;
+    case CR_MODE_INGEST: rc = cr_ingest_run(&o); break;
+    case CR_MODE_RECORD: rc = cr_record_run(&o); break;
+    default: rc = cr_attend_run(&o); break;
+    }
     gst_deinit();
     return rc;
 }

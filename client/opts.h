@@ -4,13 +4,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-enum cr_mode { CR_MODE_NONE = 0, CR_MODE_TEACH, CR_MODE_ATTEND };
+enum cr_mode { CR_MODE_NONE = 0, CR_MODE_TEACH, CR_MODE_ATTEND, CR_MODE_INGEST, CR_MODE_RECORD };
+
+#define CR_OPTS_MAX_LAYERS 3 /* ingest --layers: rid h, m, l */
 
 /** Everything the user chose. String fields point into argv and live as long as it does. */
 struct cr_opts {
     enum cr_mode mode;
-    const char *url;       /**< WHIP (teach) or WHEP (attend) endpoint, http:// or https:// */
+    const char *url;       /**< WHIP (teach, ingest) or WHEP (attend, record) endpoint, http(s):// */
+    const char *src;       /**< ingest: rtsp://, rtsps://, srt://, rtmp://, rtmps://, file:// or a path */
     const char *file;      /**< teach: media file to publish instead of a camera */
     const char *token;     /**< sent as "Authorization: Bearer <token>" when set */
     const char *local_ip;  /**< gather ICE candidates on this address only */
@@ -22,7 +26,20 @@ struct cr_opts {
     unsigned bitrate_kbps; /**< teach: H.264 target bitrate */
     unsigned width, height, fps;
     unsigned duration_s;   /**< 0 = run until SIGINT/SIGTERM */
+    /* ingest */
+    bool transcode;        /**< decode and encode simulcast layers even when H.264 could pass */
+    bool reconnect_source; /**< on source loss show a slate and retry, instead of exiting */
+    const char *layers;    /**< --layers as given, e.g. "1080,720,360" (parsed into layer_h) */
+    unsigned layer_h[CR_OPTS_MAX_LAYERS]; /**< layer heights, strictly decreasing */
+    unsigned n_layers;
+    /* record */
+    const char *dir;       /**< directory the recording goes to (must exist) */
+    const char *teacher;   /**< teacher id written to the sidecar, if known */
+    unsigned segment_s;    /**< a new segment after this many seconds */
+    uint64_t max_bytes;    /**< ... or when a segment reaches this size (0 = no limit) */
 };
+
+#define CR_OPTS_DEFAULT_SEGMENT_S 600u
 
 #define CR_OPTS_DEFAULT_BITRATE 1500u
 #define CR_OPTS_DEFAULT_WIDTH 1280u

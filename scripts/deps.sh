@@ -14,6 +14,8 @@ pkgs=(
 )
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libcmocka-dev util-linux chromium prometheus)
+  # Ingest and recording tests: an RTSP server standing in for a studio host, gst-discoverer-1.0.
+  pkgs+=(libgstrtspserver-1.0-dev gstreamer1.0-plugins-base-apps)
   # The browser tests need node and npm. A machine may already have them from another source
   # (whose nodejs package conflicts with Debian's npm), so install Debian's only when missing.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -66,6 +66,76 @@ static void attend_options(void **state)
     assert_string_equal(o.local_ip, "::1");
 }
 
+static void expect_error(int rc, const char *err, const char *needle)
+{
+    assert_int_equal(rc, -1);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static void ingest_options(void **state)
+{
+    struct cr_opts o;
+    char err[160];
+    assert_int_equal(PARSE(&o, err, "ingest", "rtsp://10.0.0.5/live", "http://r/whip/c"), 0);
+    assert_int_equal(o.mode, CR_MODE_INGEST);
+    assert_string_equal(o.src, "rtsp://10.0.0.5/live");
+    assert_string_equal(o.url, "http://r/whip/c");
+    assert_false(o.transcode);
+    assert_int_equal(o.n_layers, 3);
+    assert_int_equal(o.layer_h[0], 1080);
+    assert_int_equal(o.layer_h[2], 360);
+    assert_int_equal(PARSE(&o, err, "ingest", "--transcode", "--layers", "720,360", "--fps", "15",
+                           "--reconnect-source", "/srv/a.mp4", "http://r/whip/c", "--token", "t"),
+                     0);
+    assert_true(o.transcode);
+    assert_true(o.reconnect_source);
+    assert_int_equal(o.n_layers, 2);
+    assert_int_equal(o.layer_h[1], 360);
+    assert_int_equal(o.fps, 15);
+    assert_string_equal(o.src, "/srv/a.mp4");
+    expect_error(PARSE(&o, err, "ingest", "http://r/whip/c"), err, "missing <whip-url>");
+    expect_error(PARSE(&o, err, "ingest"), err, "missing <src-url>");
+    expect_error(PARSE(&o, err, "ingest", "ftp://x/a", "http://r/whip/c"), err, "rtsp://");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://", "http://r/whip/c"), err, "nothing after");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://x", "http://r/whip/c", "--layers", "720"), err,
+                 "needs --transcode");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://x", "http://r/w", "--transcode", "--layers",
+                       "360,720"), err, "best first");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://x", "http://r/w", "--transcode", "--layers",
+                       "1080,720,360,180"), err, "1 to 3");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://x", "http://r/w", "--transcode", "--layers",
+                       "721"), err, "even");
+    expect_error(PARSE(&o, err, "ingest", "rtsp://x", "http://r/w", "--headless"), err,
+                 "only valid for 'attend'");
+    expect_error(PARSE(&o, err, "teach", "http://r/w", "--transcode"), err,
+                 "only valid for 'ingest'");
+}
+
+static void record_options(void **state)
+{
+    struct cr_opts o;
+    char err[160];
+    assert_int_equal(PARSE(&o, err, "record", "http://r/whep/c", "--dir", "/srv/rec"), 0);
+    assert_int_equal(o.mode, CR_MODE_RECORD);
+    assert_string_equal(o.dir, "/srv/rec");
+    assert_int_equal(o.segment_s, CR_OPTS_DEFAULT_SEGMENT_S);
+    assert_int_equal(o.max_bytes, 0);
+    assert_int_equal(PARSE(&o, err, "record", "http://r/whep/c", "--dir=/d", "--segment-seconds",
+                           "30", "--max-bytes", "5000000000", "--teacher", "t1"),
+                     0);
+    assert_int_equal(o.segment_s, 30);
+    assert_true(o.max_bytes == 5000000000ull);
+    assert_string_equal(o.teacher, "t1");
+    expect_error(PARSE(&o, err, "record", "http://r/whep/c"), err, "--dir");
+    expect_error(PARSE(&o, err, "record", "http://r/whep/c", "--dir", "d", "--max-bytes", "10"),
+                 err, "1048576");
+    expect_error(PARSE(&o, err, "record", "http://r/whep/c", "--dir", "d", "--max-bytes", "-1"),
+                 err, "1048576");
+    expect_error(PARSE(&o, err, "record", "http://r/whep/c", "--dir", "d", "--fps", "5"), err,
+                 "only valid for 'teach' or 'ingest'");
+}
+
 static void help(void **state)
 {
     struct cr_opts o;
@@ -75,13 +145,6 @@ static void help(void **state)
     assert_int_equal(PARSE(&o, err, "attend", "-h"), 0);
     assert_true(o.help);
     assert_non_null(strstr(cr_opts_usage(), "--headless"));
-}
-
-static void expect_error(int rc, const char *err, const char *needle)
-{
-    assert_int_equal(rc, -1);
-    if (strstr(err, needle) == NULL)
-        fail_msg("error '%s' does not mention '%s'", err, needle);
 }
 
 static void errors(void **state)
@@ -122,7 +185,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(teach_defaults), cmocka_unit_test(teach_all_options),
         cmocka_unit_test(attend_options), cmocka_unit_test(help),
-        cmocka_unit_test(errors),
+        cmocka_unit_test(errors), cmocka_unit_test(ingest_options),
+        cmocka_unit_test(record_options),
     };
     return cmocka_run_group_tests_name("opts", tests, NULL, NULL);
 }
