@@ -17,6 +17,7 @@
 # Checks: each attempt got its expected code (HTTP status and JSON code, or signaling error/close
 # code); /api/status counts exactly those refusals per code; the watcher only ever decoded the
 # teacher's 320x240 and kept decoding; the relay has exactly the two legitimate sessions.
+# The lesson's two clients run with --reconnect (a failed negotiation under load is retried).
 # Exits 0 if all pass, 1 otherwise, 77 (skip) without the binaries or namespaces.
 set -u
 
@@ -100,11 +101,11 @@ PIDS+=("$RELAY")
 for _ in $(seq 1 50); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
 
 # The legitimate lesson: teacher t1 publishes to net1, classroom w1 watches.
-"$CLIENT" teach --test --token "$TT" --width 320 --height 240 --fps 15 --bitrate 300 \
+"$CLIENT" teach --reconnect --test --token "$TT" --width 320 --height 240 --fps 15 --bitrate 300 \
     "$BASE/whip/net1" >"$OUT/teach_t1.log" 2>&1 &
 PIDS+=("$!")
 wait_grep "$OUT/teach_t1.log" '^connected' 150
-"$CLIENT" attend --headless --token "$WT" "$BASE/whep/net1" >"$OUT/watch.log" 2>&1 &
+"$CLIENT" attend --reconnect --headless --token "$WT" "$BASE/whep/net1" >"$OUT/watch.log" 2>&1 &
 PIDS+=("$!")
 wait_grep "$OUT/watch.log" '^video 320x240' 150
 check "the watcher decodes the teacher (320x240)" "$(yes_if "grep -q '^video 320x240' '$OUT/watch.log'")"
