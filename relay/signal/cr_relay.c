@@ -46,13 +46,18 @@ void cr_relay_reply_error(cr_relay_reply_t *out, int code, const char *detail)
 void cr__relay_count(cr_relay_t *r, int code, const char *detail)
 {
     static cr_log_limit_t lim;
+    char safe[160]; /* a detail may quote what a peer sent: no control characters in our log */
+    size_t n = 0;
+    for (const char *p = detail ? detail : ""; *p != '\0' && n + 1 < sizeof(safe); p++)
+        safe[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+    safe[n] = '\0';
     int i = cr_api_err_index(code);
     r->refusals++;
     if (i >= 0)
         r->refusals_by_code[i]++;
-    cr_event(CR_LOG_INFO, "refused", "#code", (long long)code, "reason", cr_api_err_text(code), "detail", detail ? detail : "", NULL);
+    cr_event(CR_LOG_INFO, "refused", "#code", (long long)code, "reason", cr_api_err_text(code), "detail", safe, NULL);
     CR_LOG_RATELIMITED(&lim, cr_now_us(), CR_LOG_INFO, "relay", "refused (%d): %s%s%s", code, cr_api_err_text(code),
-                       detail && detail[0] ? ": " : "", detail ? detail : "");
+                       safe[0] ? ": " : "", safe);
 }
 
 void cr__relay_refuse(cr_relay_t *r, cr_relay_reply_t *out, int code, const char *detail)
