@@ -449,6 +449,15 @@ static void test_consent_timeout(void **state)
     assert_int_equal(cr_worker_start(worker), 0);
     client_t sub = {0};
     client_connect(&sub, 0, "pub0000000000000000000000000002");
+    /* Authenticated RTCP without any STUN keeps the peer (as webrtcbin's libnice does). */
+    for (int i = 0; i < 6; i++) {
+        uint8_t rtcp[256];
+        size_t len = (size_t)cr_rtcp_write_rr(rtcp, sizeof(rtcp), 0x99, NULL, 0);
+        assert_int_equal(cr_srtp_protect_rtcp(sub.srtp, rtcp, &len, sizeof(rtcp)), 0);
+        sendto(sub.fd, rtcp, len, 0, (struct sockaddr *)&sub.relay, sizeof(sub.relay));
+        usleep(300000);
+    }
+    assert_int_equal(cr_worker_stats(worker)->peers, 1);
     uint64_t t0 = cr_now_us();
     wait_event(CR_EV_PEER_CLOSED, "pub0000000000000000000000000002");
     uint64_t waited = cr_now_us() - t0;
