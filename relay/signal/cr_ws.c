@@ -17,6 +17,9 @@
 #include "cr_ws_ops.h"
 
 #define CR_WS_TICK_US 1000000 /* limits are checked once a second */
+#define CR_WS_DRAIN_TICK_US 50000
+#define CR_WS_DRAIN_QUIET_US 100000 /* a refused peer that sent nothing for this long is closed */
+#define CR_WS_DRAIN_MAX_US 2000000
 
 typedef struct ws_out {
     cr_list_t link;
@@ -34,11 +37,13 @@ typedef struct ws_conn {
     size_t out_bytes;
     char *rx; /* reassembly, CR_WS_MAX_MSG bytes */
     size_t rx_len;
-    int rx_binary, rx_overflow;
+    int rx_binary;
     uint64_t opened_us, last_rx_us, bucket_us;
     unsigned bucket_milli; /* rate-limit tokens * 1000 */
     unsigned proto_errors;
     int closing;    /* close after the queue drains, with close_code */
+    int draining;   /* refused: drop what the peer still sends, close (close_code) once it is quiet */
+    uint64_t drain_start_us;
     int close_code;
     char close_reason[64];
 } ws_conn_t;
@@ -98,6 +103,25 @@ static void conn_queue(ws_conn_t *c, const char *text, size_t len)
     c->n_out++;
     c->out_bytes += len;
     lws_callback_on_writable(c->wsi);
+}
+
+static void tick(lws_sorted_usec_list_t *sul);
+
+/*
+ * Closes a connection whose peer may still be sending (a flood, an oversized message, a run of bad
+ * messages, a failed join). Closing the socket with unread input would make the kernel reset the
+ * connection, and the peer would lose our error and close frames; so its input is read and dropped
+ * until it has been quiet for 100 ms (at most 2 s), and only then is the close sent.
+ */
+static void conn_drain_close(ws_conn_t *c, int code, const char *reason)
+{
+    if (c->closing || c->draining)
+        return;
+    c->draining = 1;
+    c->drain_start_us = c->last_rx_us = cr_now_us();
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+    lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, tick, CR_WS_DRAIN_TICK_US);
 }
 
 static void listener_send(cr__listener_t *l, const char *text, size_t len)
@@ -175,14 +199,23 @@ static void proto_error(ws_conn_t *c, json_t *id, int code, const char *detail)
 {
     send_error(c, id, code, detail);
     if (++c->proto_errors >= CR_WS_MAX_PROTO_ERRORS)
-        conn_close(c, code, "too many invalid messages");
+        conn_drain_close(c, code, "too many invalid messages");
 }
 
 static void tick(lws_sorted_usec_list_t *sul)
 {
     ws_conn_t *c = lws_container_of(sul, ws_conn_t, sul);
     uint64_t now = cr_now_us();
-    if (!c->closing && c->l.p == NULL && !cr__ws_ops_active(&c->l) && now - c->opened_us >= CR_WS_JOIN_TIMEOUT_S * 1000000ull) {
+    if (c->draining) {
+        if (now - c->last_rx_us < CR_WS_DRAIN_QUIET_US && now - c->drain_start_us < CR_WS_DRAIN_MAX_US) {
+            lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, tick, CR_WS_DRAIN_TICK_US);
+            return;
+        }
+        char reason[sizeof(c->close_reason)];
+        memcpy(reason, c->close_reason, sizeof(reason));
+        c->draining = 0;
+        conn_close(c, c->close_code, reason);
+    } else if (!c->closing && c->l.p == NULL && !cr__ws_ops_active(&c->l) && now - c->opened_us >= CR_WS_JOIN_TIMEOUT_S * 1000000ull) {
         cr__relay_count(c->h->relay, CR_API_TIMEOUT, "no join");
         conn_close(c, CR_API_TIMEOUT, "join timeout");
     } else if (!c->closing && now - (c->last_rx_us ? c->last_rx_us : c->opened_us) >=
@@ -402,7 +435,7 @@ static void dispatch(ws_conn_t *c, const char *text, size_t len)
             conn_close(c, LWS_CLOSE_STATUS_NORMAL, "left");
     } else if (type != NULL && strcmp(type, "join") == 0 && code != CR_API_BAD_REQUEST && code != CR_API_JSON_LIMIT) {
         send_error(c, q.id, code, q.detail); /* a failed join ends the connection */
-        conn_close(c, code >= 4000 && code < 5000 ? code : 1013, cr_api_err_text(code));
+        conn_drain_close(c, code >= 4000 && code < 5000 ? code : 1013, cr_api_err_text(code));
     } else if (code == CR_API_BAD_REQUEST || code == CR_API_JSON_LIMIT || code == CR_API_NOT_JOINED) {
         proto_error(c, q.id, code, q.detail);
     } else {
@@ -415,24 +448,18 @@ static void dispatch(ws_conn_t *c, const char *text, size_t len)
 
 static int on_receive(ws_conn_t *c, const void *in, size_t len)
 {
-    if (c->closing)
+    if (c->draining)
+        c->last_rx_us = cr_now_us();
+    if (c->closing || c->draining)
         return 0;
     if (lws_is_first_fragment(c->wsi)) {
         c->rx_len = 0;
-        c->rx_overflow = 0;
         c->rx_binary = lws_frame_is_binary(c->wsi);
     }
-    /* lws 4.1 has no cap on message reassembly: ours is CR_WS_MAX_MSG, checked before copying. The
-     * rest of an oversized message is read and dropped (for at most 3 s) before the close, so that the
-     * peer is not reset with unread data and gets our error and close frames. */
-    if (c->rx_overflow || c->rx_len + len > CR_WS_MAX_MSG) {
-        if (!c->rx_overflow) {
-            c->rx_overflow = 1;
-            send_error(c, NULL, CR_API_MSG_TOO_BIG, "over 8192 bytes");
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 3);
-        }
-        if (lws_is_final_fragment(c->wsi))
-            conn_close(c, CR_API_MSG_TOO_BIG, "message too large");
+    /* lws 4.1 has no cap on message reassembly: ours is CR_WS_MAX_MSG, checked before copying. */
+    if (c->rx_len + len > CR_WS_MAX_MSG) {
+        send_error(c, NULL, CR_API_MSG_TOO_BIG, "over 8192 bytes");
+        conn_drain_close(c, CR_API_MSG_TOO_BIG, "message too large");
         return 0;
     }
     memcpy(c->rx + c->rx_len, in, len);
@@ -443,7 +470,7 @@ static int on_receive(ws_conn_t *c, const void *in, size_t len)
     c->last_rx_us = now;
     if (!rate_ok(c, now)) {
         send_error(c, NULL, CR_API_RATE, "over 20 messages/s (bursts of 40)");
-        conn_close(c, CR_API_RATE, "too many messages");
+        conn_drain_close(c, CR_API_RATE, "too many messages");
         return 0;
     }
     if (c->rx_binary) {
