@@ -8,7 +8,7 @@ import {
 } from './lib.mjs';
 
 const CLASS = 'browser-teach';
-const ATTEND_S = 16; // attendee --duration; the window starts 2 s after its first stats line
+const ATTEND_S = 18; // attendee --duration; the window starts 2 s after its first stats line
 let ctx = null;
 const attendees = [];
 
