@@ -15,5 +15,6 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       libssl3 libsrtp2-1 libwebsockets17 libjansson4 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/relay/classrelay /usr/local/bin/classrelay
 COPY config/relay.conf /etc/classrelay/relay.conf.example
+COPY client/web /usr/local/share/classrelay/web
 EXPOSE 8080/tcp 10000/udp
 ENTRYPOINT ["/bin/sh", "-c", "if [ -f /etc/classrelay/relay.conf ]; then exec classrelay --config /etc/classrelay/relay.conf; else exec classrelay; fi"]

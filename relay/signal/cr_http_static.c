@@ -26,6 +26,9 @@
 #ifndef CR_WEB_ROOT
 #define CR_WEB_ROOT "client/web"
 #endif
+#ifndef CR_WEB_ROOT_INSTALLED
+#define CR_WEB_ROOT_INSTALLED "/usr/local/share/classrelay/web"
+#endif
 
 static const struct {
     const char *ext;
@@ -113,7 +116,13 @@ int cr_static_map(const char *url_path, char *rel, size_t cap)
 
 const char *cr_static_root(const char *conf_root)
 {
-    return conf_root != NULL && conf_root[0] != '\0' ? conf_root : CR_WEB_ROOT;
+    static const char *builtin; /* control thread only */
+    struct stat st;
+    if (conf_root != NULL && conf_root[0] != '\0')
+        return conf_root;
+    if (builtin == NULL)
+        builtin = stat(CR_WEB_ROOT, &st) == 0 && S_ISDIR(st.st_mode) ? CR_WEB_ROOT : CR_WEB_ROOT_INSTALLED;
+    return builtin;
 }
 
 /* Without openat2 (kernels before 5.6, or a seccomp filter that refuses it): walk the segments

@@ -50,7 +50,10 @@ int cr_static_read(const char *root, const char *rel, size_t max, char **body, s
  */
 int cr__static_open_walk(int dirfd, const char *rel);
 
-/** The web root in use: conf_root if set, else the built-in path (the source tree's client/web). */
+/**
+ * The web root in use: conf_root if set, else the built-in path: the source tree's client/web while
+ * that directory exists, else the installed copy (<prefix>/share/classrelay/web).
+ */
 const char *cr_static_root(const char *conf_root);
 
 struct lws;
