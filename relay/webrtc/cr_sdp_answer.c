@@ -245,6 +245,13 @@ int cr_sdp_negotiate(const cr_sdp_t *offer, const cr_sdp_answer_params_t *p, cr_
         int codec = media_usable(offer, i, p->role) ? pick_codec(om) : -1;
         if (codec < 0) {
             reject_media(om, am);
+            /* Not required for a rejected m-line, but webrtcbin 1.22 refuses an answer in which any
+             * m-line lacks ICE credentials or a fingerprint; browsers ignore them. The parameters
+             * were validated on entry, so these copies fit. */
+            put_param(am->ice_ufrag, sizeof(am->ice_ufrag), p->ice_ufrag, false);
+            put_param(am->ice_pwd, sizeof(am->ice_pwd), p->ice_pwd, false);
+            put_param(am->fingerprint, sizeof(am->fingerprint), p->fingerprint, true);
+            am->setup = CR_SDP_SETUP_PASSIVE;
             continue;
         }
         err = accept_media(offer, i, codec, p, n_kind[om->kind]++, am);

@@ -190,6 +190,9 @@ static void write_media(out_t *o, const cr_sdp_t *s, const cr_sdp_media_t *m)
         /* A rejected m-line carries its mid and nothing else (RFC 8829 section 5.3.1). */
         if (m->mid[0] != '\0')
             put(o, "a=mid:%.*s\r\n", FLD(m->mid));
+        if (m->ice_ufrag[0] != '\0') /* for webrtcbin, see cr_sdp_answer.c */
+            write_transport(o, m->ice_ufrag, sizeof(m->ice_ufrag), m->ice_pwd, sizeof(m->ice_pwd),
+                            m->fingerprint, sizeof(m->fingerprint), m->setup);
         put(o, "a=%s\r\n", dir_name(m->dir));
         return;
     }
