@@ -19,6 +19,8 @@
 #define CR_CONF_MAX_LINE 4096
 #define CR_CONF_MAX_TIMETABLE 32 /* [class.<id>] sections */
 #define CR_CONF_ID_MAX 64        /* class, school, teacher and classroom ids: [A-Za-z0-9_-] */
+#define CR_CONF_MAX_SCHOOLS 64   /* [school.<id>] sections */
+#define CR_CONF_MAX_CLASSROOMS 512 /* [classroom.<id>] sections */
 
 /** Class kinds in the order of enum cr_class_kind (relay/classes/cr_class.h). */
 enum cr_conf_kind { CR_CONF_KIND_SYNCHRONOUS = 0, CR_CONF_KIND_DEDICATED, CR_CONF_KIND_MASTER, CR_CONF_KIND_NETWORK };
@@ -33,6 +35,21 @@ typedef struct cr_conf_class {
     char classrooms[1024];                /* classrooms: comma-separated ids, default "" = any */
     int64_t start, end;                   /* start/end: Unix seconds, 0 = none */
 } cr_conf_class_t;
+
+/** A school link of the scheduler's topology: one [school.<id>] section. */
+typedef struct cr_conf_school {
+    char id[CR_CONF_ID_MAX + 1]; /* from the section name */
+    unsigned capacity_mbps;      /* capacity_mbps: the link's capacity, default [sched] school_capacity_mbps */
+    double target;               /* target: utilisation the scheduler plans for, 0 < target <= 1 (0 = [sched]) */
+} cr_conf_school_t;
+
+/** A classroom link: one [classroom.<id>] section (id: the classroom token's sub). */
+typedef struct cr_conf_classroom {
+    char id[CR_CONF_ID_MAX + 1];
+    char school[CR_CONF_ID_MAX + 1]; /* school: a [school.<id>] section, "" = the default school */
+    unsigned capacity_mbps;          /* capacity_mbps: default [sched] classroom_capacity_mbps (0 = that) */
+    double target;                   /* target: as for a school (0 = [sched] target) */
+} cr_conf_classroom_t;
 
 typedef struct cr_conf {
     /* [relay] */
@@ -64,9 +81,25 @@ typedef struct cr_conf {
     int event_log_level;       /* event_log_level: debug|info|warn|error, default info */
     char report_dir[512];      /* report_dir: lesson reports directory, default "" = not written */
 
+    /* [sched]: the bandwidth scheduler (DESIGN.md; docs/CONFIG.md "The topology") */
+    unsigned school_capacity_mbps;    /* school_capacity_mbps: a school without its own value, default 1000 */
+    unsigned classroom_capacity_mbps; /* classroom_capacity_mbps: likewise for a classroom, default 100 */
+    double target;                    /* target: default utilisation target of every link, default 0.9 */
+    char default_school[CR_CONF_ID_MAX + 1]; /* default_school: where classrooms without a school go, "default" */
+    unsigned weight[4];               /* weight_<kind>: a classroom's weight by class kind (enum cr_conf_kind),
+                                         default synchronous 2, dedicated 3, master 1, network 1 */
+    unsigned floor_kbps;              /* floor_kbps: each video stream's floor, default 300 */
+    unsigned audio_kbps;              /* audio_kbps: audio reserved per classroom, default 64 */
+    int pacing;                       /* pacing: pace media toward the links, default true */
+
     /* [class.<id>]: the timetable */
     cr_conf_class_t classes[CR_CONF_MAX_TIMETABLE];
     unsigned n_classes;
+    /* [school.<id>] and [classroom.<id>]: the topology */
+    cr_conf_school_t schools[CR_CONF_MAX_SCHOOLS];
+    unsigned n_schools;
+    cr_conf_classroom_t classrooms[CR_CONF_MAX_CLASSROOMS];
+    unsigned n_classrooms;
 } cr_conf_t;
 
 /** Fills c with the built-in defaults (loopback only). */

@@ -645,6 +645,85 @@ static void test_example_config(void **state)
     assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
 }
 
+/* The scheduler's topology: [sched], [school.<id>] and [classroom.<id>]. */
+static void test_topology(void **state)
+{
+    (void)state;
+    cr_conf_t c;
+    char err[512] = "";
+    cr_conf_defaults(&c);
+    assert_int_equal(c.school_capacity_mbps, 1000);
+    assert_int_equal(c.classroom_capacity_mbps, 100);
+    assert_true(c.target > 0.899 && c.target < 0.901);
+    assert_string_equal(c.default_school, "default");
+    assert_int_equal(c.weight[CR_CONF_KIND_SYNCHRONOUS], 2);
+    assert_int_equal(c.weight[CR_CONF_KIND_DEDICATED], 3);
+    assert_int_equal(c.weight[CR_CONF_KIND_MASTER], 1);
+    assert_int_equal(c.weight[CR_CONF_KIND_NETWORK], 1);
+    assert_int_equal(c.floor_kbps, 300);
+    assert_int_equal(c.audio_kbps, 64);
+    assert_int_equal(c.pacing, 1);
+    assert_int_equal(c.n_schools, 0);
+    assert_int_equal(c.n_classrooms, 0);
+
+    expect_ok("[sched]\nclassroom_capacity_mbps = 10\ntarget = 0.95\nweight_master = 4\npacing = false\n"
+              "[school.xian-1]\ncapacity_mbps = 100\ntarget = .8\n"
+              "[classroom.r1]\nschool = xian-1\ncapacity_mbps = 10\n"
+              "[classroom.r2]\nschool = xian-1\ntarget = 1\n"
+              "[classroom.r3]\n",
+              &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
+    assert_int_equal(c.classroom_capacity_mbps, 10);
+    assert_true(c.target > 0.949 && c.target < 0.951);
+    assert_int_equal(c.weight[CR_CONF_KIND_MASTER], 4);
+    assert_int_equal(c.pacing, 0);
+    assert_int_equal(c.n_schools, 1);
+    assert_string_equal(c.schools[0].id, "xian-1");
+    assert_int_equal(c.schools[0].capacity_mbps, 100);
+    assert_true(c.schools[0].target > 0.799 && c.schools[0].target < 0.801);
+    assert_int_equal(c.n_classrooms, 3);
+    assert_string_equal(c.classrooms[0].id, "r1");
+    assert_string_equal(c.classrooms[0].school, "xian-1");
+    assert_int_equal(c.classrooms[0].capacity_mbps, 10);
+    assert_true(c.classrooms[0].target == 0.0); /* 0: the [sched] target */
+    assert_true(c.classrooms[1].target == 1.0);
+    assert_int_equal(c.classrooms[1].capacity_mbps, 0); /* 0: [sched] classroom_capacity_mbps */
+    assert_string_equal(c.classrooms[2].school, "");    /* the default school */
+
+    expect_err("[sched]\ntarget = 0\n", "t.conf:2: key 'target': must be a fraction above 0 and at most 1 (e.g. 0.9)");
+    expect_err("[sched]\ntarget = 1.5\n",
+               "t.conf:2: key 'target': must be a fraction above 0 and at most 1 (e.g. 0.9)");
+    expect_err("[school.s]\ntarget = 9e-1\n",
+               "t.conf:2: key 'target': must be a fraction above 0 and at most 1 (e.g. 0.9)");
+    expect_err("[school.s]\ntarget = -0.5\n",
+               "t.conf:2: key 'target': must be a fraction above 0 and at most 1 (e.g. 0.9)");
+    expect_err("[school.s]\ncapacity_mbps = 100001\n",
+               "t.conf:2: key 'capacity_mbps': must be an integer from 0 to 100000");
+    expect_err("[school.s]\nschool = x\n", "t.conf:2: key 'school': unknown key in section [school.s]");
+    expect_err("[classroom.r 1]\n",
+               "t.conf:1: invalid classroom id in section [classroom.r 1] (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[school.s]\n[school.s]\n", "t.conf:2: duplicate section [school.s] (first on line 1)");
+    expect_err("[sched]\nweight_dedicated = 0\n",
+               "t.conf:2: key 'weight_dedicated': must be an integer from 1 to 100");
+
+    /* A classroom must name a configured school (or the default one). */
+    expect_ok("[classroom.r1]\nschool = nowhere\n", &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+    assert_string_equal(err, "[classroom.r1] key 'school': no [school.nowhere] section");
+    expect_ok("[classroom.r1]\nschool = default\n", &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
+
+    /* At most CR_CONF_MAX_SCHOOLS schools. */
+    char text[8192];
+    size_t used = 0;
+    for (int i = 0; i <= CR_CONF_MAX_SCHOOLS; i++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used, "[school.s%d]\n", i);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "t.conf:%d: too many [school.*] sections (max %d)", CR_CONF_MAX_SCHOOLS + 1,
+             CR_CONF_MAX_SCHOOLS);
+    expect_err(text, msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_example_config),
         cmocka_unit_test(test_auth_signal),
         cmocka_unit_test(test_timetable),
+        cmocka_unit_test(test_topology),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
