@@ -311,10 +311,6 @@ int cr_dtls_ctx_new(cr_dtls_ctx_t **out, cr_dtls_cert_t *cert)
     SSL_CTX_set_options(c, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
-    /* After the handshake a DTLS association is nearly idle (SRTP does not pass through it): give
-     * its read/write buffers back, about 33 KB per subscriber, and let OpenSSL reallocate them for
-     * the rare record that still comes (an alert). */
-    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     __atomic_add_fetch(&cert->refs, 1, __ATOMIC_RELAXED);
     ctx->cert = cert;
     *out = ctx;
