@@ -156,7 +156,8 @@ static void on_connected(void *ud)
     struct session *s = ud;
     s->retries = 0;
     s->ever_connected = TRUE;
-    printf("connected\n");
+    /* The wall clock lets tests line this up with other processes' lines (time to first frame). */
+    printf("connected unix=%.3f\n", (double)g_get_real_time() / 1e6);
     if (s->app->connected != NULL)
         s->app->connected(s->app, s->pipeline);
 }

@@ -16,7 +16,7 @@ let ctx = null;
 async function main() {
   const tt = token('teacher', CLASS, 't-1');
   teach = client('teach', ['teach', '--test', ...(tt ? ['--token', tt] : []), `${BASE}/whip/${CLASS}`]);
-  const up = await waitFor(() => teach.lines().includes('connected'), 20000);
+  const up = await waitFor(() => teach.lines().some((l) => l.startsWith('connected')), 20000);
   if (!check('teacher', 'classrelay-client teach --test connected', up)) return;
 
   ctx = await launch('classroom');

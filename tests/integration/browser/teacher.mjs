@@ -87,8 +87,8 @@ async function main() {
     const name = `attendee${i + 1}`;
     check(name, `exited 0 after --duration (rc=${rcs[i]})`, rcs[i] === 0);
     const lines = a.lines();
-    const after = lines.slice(lines.indexOf('connected') + 1).filter((l) => l.startsWith('stats ')).map(fields);
-    if (!check(name, `connected and printed stats (${after.length} lines)`, lines.includes('connected') && after.length >= 4)) continue;
+    const after = lines.slice(lines.findIndex((l) => l.startsWith('connected')) + 1).filter((l) => l.startsWith('stats ')).map(fields);
+    if (!check(name, `connected and printed stats (${after.length} lines)`, lines.some((l) => l.startsWith('connected')) && after.length >= 4)) continue;
     const start = after[0].unix + 2;
     const w = after.filter((f) => f.unix >= start);
     if (!check(name, `window of >= 10 s (${w.length ? (w[w.length - 1].unix - w[0].unix).toFixed(1) : 0} s)`,
