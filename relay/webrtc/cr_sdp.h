@@ -16,7 +16,7 @@
 #define CR_SDP_MAX_LINES 1024
 #define CR_SDP_MAX_LINE 2048    /* bytes per line */
 #define CR_SDP_MAX_MEDIA 8
-#define CR_SDP_MAX_CODECS 32    /* Chrome 110+ lists 23-25 video payload types (rtx, red, AV1, ...) */
+#define CR_SDP_MAX_CODECS 64    /* Chromium 156 offers 34 video payload types (rtx, red, AV1, H.265...) */
 #define CR_SDP_MAX_EXTS 16
 #define CR_SDP_MAX_SSRCS 8
 #define CR_SDP_MAX_RIDS 4
