@@ -7,6 +7,7 @@
 #include "ingest_feed.h"
 #include "ingest_plan.h"
 #include "session.h"
+#include "supervised.h"
 
 #include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
@@ -294,8 +295,7 @@ int cr_ingest_run(const struct cr_opts *o)
     struct ingest in;
     memset(&in, 0, sizeof(in));
     in.opts = *o;
-    if (in.opts.token == NULL)
-        in.opts.token = g_getenv("CLASSRELAY_TOKEN"); /* the relay's supervisor passes it so */
+    cr_supervised_token(&in.opts);
     if (cr_src_kind_of(o->src) == CR_SRC_FILE && strstr(o->src, "://") == NULL &&
         !g_file_test(o->src, G_FILE_TEST_IS_REGULAR)) {
         fprintf(stderr, "error: cannot read media file '%s'\n", o->src);
@@ -335,7 +335,10 @@ int cr_ingest_run(const struct cr_opts *o)
     fprintf(stderr, ")\n");
     in.feed = cr_feed_new(&fc);
     cr_feed_start(in.feed);
+    guint parent = cr_supervised_watch_parent(&in.app);
     int rc = cr_session_run(&in.app);
+    if (parent != 0)
+        g_source_remove(parent);
     drop_mid_exts(&in);
     cr_feed_free(in.feed);
     return rc;

@@ -14,6 +14,7 @@
 #include "count.h"
 #include "record_meta.h"
 #include "session.h"
+#include "supervised.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,8 +393,7 @@ int cr_record_run(const struct cr_opts *o)
     struct record r;
     memset(&r, 0, sizeof(r));
     r.opts = *o;
-    if (r.opts.token == NULL)
-        r.opts.token = g_getenv("CLASSRELAY_TOKEN"); /* the relay's supervisor passes it so */
+    cr_supervised_token(&r.opts);
     if (cr_rec_class_from_url(o->url, r.class_id, sizeof(r.class_id)) != 0) {
         fprintf(stderr, "error: '%s' does not end in /whep/<class-id> (1-64 of A-Z a-z 0-9 _ -)\n",
                 o->url);
@@ -417,7 +417,10 @@ int cr_record_run(const struct cr_opts *o)
     r.app.teardown = record_teardown;
     printf("recording %s/%s\n", o->dir, r.base);
     r.refresh = g_timeout_add_seconds(SIDECAR_EVERY_S, on_refresh, &r);
+    guint parent = cr_supervised_watch_parent(&r.app);
     int rc = cr_session_run(&r.app);
+    if (parent != 0)
+        g_source_remove(parent);
     g_source_remove(r.refresh);
     r.end_ms = now_ms();
     r.state = rc == 0 ? "complete" : "failed";

@@ -489,7 +489,8 @@ int cr_conf_validate(const cr_conf_t *c, char *err, size_t err_cap)
             return CR_ECONFIG;
         }
     }
-    if (cr__conf_validate_insts(c, err, err_cap) != 0 || cr__conf_validate_cross(c, err, err_cap) != 0)
+    if (cr__conf_validate_insts(c, err, err_cap) != 0 || cr__conf_validate_cross(c, err, err_cap) != 0 ||
+        cr__conf_validate_workers(c, err, err_cap) != 0)
         return CR_ECONFIG;
     unsigned long last = (unsigned long)c->media_port + c->workers - 1;
     if (last > 65535) {

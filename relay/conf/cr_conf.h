@@ -21,6 +21,7 @@
 #define CR_CONF_ID_MAX 64        /* class, school, teacher and classroom ids: [A-Za-z0-9_-] */
 #define CR_CONF_MAX_SCHOOLS 64   /* [school.<id>] sections */
 #define CR_CONF_MAX_CLASSROOMS 512 /* [classroom.<id>] sections */
+#define CR_CONF_MAX_SOURCES 32   /* [source.<id>] sections: studio hosts */
 
 /** Class kinds in the order of enum cr_class_kind (relay/classes/cr_class.h). */
 enum cr_conf_kind { CR_CONF_KIND_SYNCHRONOUS = 0, CR_CONF_KIND_DEDICATED, CR_CONF_KIND_MASTER, CR_CONF_KIND_NETWORK };
@@ -34,6 +35,7 @@ typedef struct cr_conf_class {
     char teacher[CR_CONF_ID_MAX + 1];     /* teacher: the teacher's id (token sub), default "" = any */
     char classrooms[1024];                /* classrooms: comma-separated ids, default "" = any */
     int64_t start, end;                   /* start/end: Unix seconds, 0 = none */
+    int record;                           /* record: record while live ([recording] dir), default false */
 } cr_conf_class_t;
 
 /** A school link of the scheduler's topology: one [school.<id>] section. */
@@ -50,6 +52,16 @@ typedef struct cr_conf_classroom {
     unsigned capacity_mbps;          /* capacity_mbps: default [sched] classroom_capacity_mbps (0 = that) */
     double target;                   /* target: as for a school (0 = [sched] target) */
 } cr_conf_classroom_t;
+
+/** A studio host the relay pulls into a class: one [source.<id>] section (an ingest worker). */
+typedef struct cr_conf_source {
+    char id[CR_CONF_ID_MAX + 1];
+    char class_id[CR_CONF_ID_MAX + 1]; /* class: the class it feeds (required) */
+    char url[1024];                    /* url: rtsp://, rtsps://, srt://, rtmp://, rtmps:// or a file path */
+    int transcode;                     /* transcode: decode and send simulcast layers, default false */
+    char layers[32];                   /* layers: heights of the layers, default "1080,720,360" */
+    unsigned fps;                      /* fps: frame rate of transcoded layers, 1..60, default 30 */
+} cr_conf_source_t;
 
 typedef struct cr_conf {
     /* [relay] */
@@ -92,6 +104,17 @@ typedef struct cr_conf {
     unsigned audio_kbps;              /* audio_kbps: audio reserved per classroom, default 64 */
     int pacing;                       /* pacing: pace media toward the links, default true */
 
+    /* [supervise]: worker processes (relay/signal/cr_workers.h) */
+    char client_path[512];     /* client_path: classrelay-client, default "" = next to the relay */
+    char worker_log_dir[512];  /* log_dir: a <worker>.log per worker here, default "" = stderr */
+
+    /* [recording] */
+    char rec_dir[512];         /* dir: where recordings go, default "" = recording off */
+    int rec_all;               /* all: record every class while it is live, default false */
+    unsigned rec_segment_s;    /* segment_s: a new segment after this long, 10..14400, default 600 */
+    unsigned rec_max_segment_mb; /* max_segment_mb: ... or this size, 0 = none, default 0 */
+    unsigned rec_max;          /* max_recorders: recorders at once, 1..64, default 16 */
+
     /* [class.<id>]: the timetable */
     cr_conf_class_t classes[CR_CONF_MAX_TIMETABLE];
     unsigned n_classes;
@@ -100,6 +123,9 @@ typedef struct cr_conf {
     unsigned n_schools;
     cr_conf_classroom_t classrooms[CR_CONF_MAX_CLASSROOMS];
     unsigned n_classrooms;
+    /* [source.<id>]: studio hosts */
+    cr_conf_source_t sources[CR_CONF_MAX_SOURCES];
+    unsigned n_sources;
 } cr_conf_t;
 
 /** Fills c with the built-in defaults (loopback only). */

@@ -33,7 +33,14 @@ typedef struct cr__conf_name {
 } cr__conf_name_t;
 
 /** Sections that repeat with an id: [class.<id>], [school.<id>], [classroom.<id>]. */
-enum cr__conf_inst { CR__INST_NONE = 0, CR__INST_CLASS, CR__INST_SCHOOL, CR__INST_CLASSROOM, CR__INST_COUNT };
+enum cr__conf_inst {
+    CR__INST_NONE = 0,
+    CR__INST_CLASS,
+    CR__INST_SCHOOL,
+    CR__INST_CLASSROOM,
+    CR__INST_SOURCE,
+    CR__INST_COUNT
+};
 
 typedef struct cr__conf_key {
     const char *section;
@@ -97,5 +104,8 @@ void cr__conf_apply_defaults(char *base, int instance);
 /** The entries of a repeated section: its array in c, and the count (both c's). */
 char *cr__conf_inst_at(const cr__conf_inst_desc_t *d, const cr_conf_t *c, unsigned i);
 unsigned *cr__conf_inst_count(const cr__conf_inst_desc_t *d, const cr_conf_t *c);
+
+/** cr_conf_workers.c: [source.<id>] and [recording] checks beyond single rows. 0 or -1 with err. */
+int cr__conf_validate_workers(const cr_conf_t *c, char *err, size_t err_cap);
 
 #endif

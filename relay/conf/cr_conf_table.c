@@ -35,6 +35,7 @@ static const cr__conf_name_t cr__conf_kinds[] = {
 #define CR__C(field) CR__I(cr_conf_class_t, field, CR__INST_CLASS)
 #define CR__S(field) CR__I(cr_conf_school_t, field, CR__INST_SCHOOL)
 #define CR__R(field) CR__I(cr_conf_classroom_t, field, CR__INST_CLASSROOM)
+#define CR__SRC(field) CR__I(cr_conf_source_t, field, CR__INST_SOURCE)
 
 const cr__conf_key_t cr__conf_keys[] = {
     {"relay", "http_listen", CR__CONF_HOSTPORT, CR__F(http_host), .off2 = offsetof(cr_conf_t, http_port),
@@ -69,6 +70,20 @@ const cr__conf_key_t cr__conf_keys[] = {
     {"class.*", "classrooms", CR__CONF_IDLIST, CR__C(classrooms), .def = ""},
     {"class.*", "start", CR__CONF_TIME, CR__C(start), .def = "0"},
     {"class.*", "end", CR__CONF_TIME, CR__C(end), .def = "0"},
+    {"class.*", "record", CR__CONF_BOOL, CR__C(record), .names = cr__conf_bools, .def = "false"},
+    {"supervise", "client_path", CR__CONF_STRING, CR__F(client_path), .def = ""},
+    {"supervise", "log_dir", CR__CONF_STRING, CR__F(worker_log_dir), .def = ""},
+    {"recording", "dir", CR__CONF_STRING, CR__F(rec_dir), .def = ""},
+    {"recording", "all", CR__CONF_BOOL, CR__F(rec_all), .names = cr__conf_bools, .def = "false"},
+    {"recording", "segment_s", CR__CONF_UINT, CR__F(rec_segment_s), .min = 10, .max = 14400, .def = "600"},
+    {"recording", "max_segment_mb", CR__CONF_UINT, CR__F(rec_max_segment_mb), .min = 0, .max = 1048576,
+     .def = "0"},
+    {"recording", "max_recorders", CR__CONF_UINT, CR__F(rec_max), .min = 1, .max = 64, .def = "16"},
+    {"source.*", "class", CR__CONF_ID, CR__SRC(class_id), .def = ""},
+    {"source.*", "url", CR__CONF_STRING, CR__SRC(url), .def = ""},
+    {"source.*", "transcode", CR__CONF_BOOL, CR__SRC(transcode), .names = cr__conf_bools, .def = "false"},
+    {"source.*", "layers", CR__CONF_STRING, CR__SRC(layers), .def = "1080,720,360"},
+    {"source.*", "fps", CR__CONF_UINT, CR__SRC(fps), .min = 1, .max = 60, .def = "30"},
     {"sched", "school_capacity_mbps", CR__CONF_UINT, CR__F(school_capacity_mbps), .min = 1, .max = 100000,
      .def = "1000"},
     {"sched", "classroom_capacity_mbps", CR__CONF_UINT, CR__F(classroom_capacity_mbps), .min = 1, .max = 100000,
@@ -103,6 +118,7 @@ const cr__conf_inst_desc_t cr__conf_insts[CR__INST_COUNT] = {
     [CR__INST_SCHOOL] = CR__INST("school", cr_conf_school_t, schools, n_schools, CR_CONF_MAX_SCHOOLS),
     [CR__INST_CLASSROOM] =
         CR__INST("classroom", cr_conf_classroom_t, classrooms, n_classrooms, CR_CONF_MAX_CLASSROOMS),
+    [CR__INST_SOURCE] = CR__INST("source", cr_conf_source_t, sources, n_sources, CR_CONF_MAX_SOURCES),
 };
 
 #undef CR__F
@@ -110,6 +126,7 @@ const cr__conf_inst_desc_t cr__conf_insts[CR__INST_COUNT] = {
 #undef CR__C
 #undef CR__S
 #undef CR__R
+#undef CR__SRC
 #undef CR__INST
 
 char *cr__conf_inst_at(const cr__conf_inst_desc_t *d, const cr_conf_t *c, unsigned i)

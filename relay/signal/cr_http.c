@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "cr_api_err.h"
+#include "cr_clock.h"
+#include "cr_http_recordings.h"
+#include "cr_workers.h"
 #include "cr_err.h"
 #include "cr_log.h"
 #include "cr_ws.h"
@@ -15,6 +18,7 @@ static void poll_cb(lws_sorted_usec_list_t *sul)
 {
     cr_http_t *h = lws_container_of(sul, cr_http_t, poll_sul);
     cr_relay_poll(h->relay);
+    cr_workers_poll(h->workers, cr_now_us() / 1000);
     lws_sul_schedule(h->ctx, 0, &h->poll_sul, poll_cb, CR_POLL_US);
 }
 
@@ -42,6 +46,7 @@ int cr__http_header(struct lws *wsi, enum lws_token_indexes token, char *buf, si
 
 static void request_reset(cr_http_request_t *rq)
 {
+    cr__http_file_close(rq);
     free(rq->body);
     cr_relay_reply_dispose(&rq->reply);
     memset(rq, 0, sizeof(*rq));
@@ -213,6 +218,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!rq->replied)
             return 0;
+        if (rq->file != NULL) { /* a download, one chunk per callback */
+            int n = cr__http_file_write(wsi, rq);
+            if (n <= 0)
+                return n;
+            int done = lws_http_transaction_completed(wsi);
+            request_reset(rq);
+            return done ? -1 : 0;
+        }
         return write_reply(wsi, rq);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -262,6 +275,12 @@ int cr_http_new(cr_http_t **out, const cr_conf_t *conf, cr_relay_t *relay, char 
         free(h);
         return CR_EIO;
     }
+    int rc = cr_workers_new(&h->workers, relay, conf, err, err_cap);
+    if (rc != 0) {
+        lws_context_destroy(h->ctx);
+        free(h);
+        return rc;
+    }
     lws_sul_schedule(h->ctx, 0, &h->poll_sul, poll_cb, CR_POLL_US);
     *out = h;
     return 0;
@@ -283,6 +302,7 @@ void cr_http_free(cr_http_t *h)
 {
     if (h == NULL)
         return;
+    cr_workers_free(h->workers); /* stops the workers; recorders finalize their files */
     lws_context_destroy(h->ctx);
     free(h);
 }

@@ -10,10 +10,13 @@
 
 #include "cr_http.h"
 
+struct cr_workers;
+
 struct cr_http {
     struct lws_context *ctx;
     cr_relay_t *relay;
     const cr_conf_t *conf;
+    struct cr_workers *workers; /* supervised ingest and recorder processes (cr_workers.h) */
     lws_sorted_usec_list_t poll_sul;
     volatile sig_atomic_t stop;
 };
@@ -37,6 +40,7 @@ typedef struct cr_http_request {
     int too_big;
     int bad_type;
     cr_relay_reply_t reply;
+    struct cr__http_file *file; /* a reply body streamed from a file (cr_http_recordings.c), or NULL */
     int replied; /* reply is ready to be written */
 } cr_http_request_t;
 

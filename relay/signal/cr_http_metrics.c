@@ -20,6 +20,7 @@
 #include "cr_metrics.h"
 #include "cr_ops.h"
 #include "cr_relay_stats.h"
+#include "cr_workers.h"
 
 #define CR_METRICS_FAMILIES 96
 #define CR_METRICS_OUT_MAX (16u << 20)
@@ -323,7 +324,7 @@ static void links(fill_t *f, cr_relay_t *r)
     }
 }
 
-static char *render(cr_relay_t *r, size_t *len)
+static char *render(cr_relay_t *r, cr_workers_t *workers, size_t *len)
 {
     fill_t f;
     if (cr_metrics_new(&f.m, CR_METRICS_FAMILIES) != 0)
@@ -343,6 +344,7 @@ static char *render(cr_relay_t *r, size_t *len)
     sessions(&f, r);
     links(&f, r);
     process_metrics(&f);
+    cr_workers_metrics(workers, f.m);
     cr_metric_family_t *fd = fam(&f, "classrelay_metrics_series_dropped_total", CR_METRIC_COUNTER,
                                  "Series left out of this exposition because a family reached its cap.", NULL, NULL, 1);
     cr_metric_set(cr_metric_single(fd), (double)cr_metrics_dropped(f.m));
@@ -369,7 +371,7 @@ void cr__http_metrics(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
     (void)wsi;
     size_t len = 0;
     cr_ops_tick(h->relay, (int64_t)time(NULL)); /* no-op when this second was ticked */
-    char *body = render(h->relay, &len);
+    char *body = render(h->relay, h->workers, &len);
     if (body == NULL) {
         cr_relay_reply_error(&rq->reply, CR_API_INTERNAL, "cannot render the metrics");
         return;

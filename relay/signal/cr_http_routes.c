@@ -9,6 +9,7 @@
 #include "cr_api_err.h"
 #include "cr_auth.h"
 #include "cr_http_int.h"
+#include "cr_http_recordings.h"
 #include "cr_http_ops.h"
 #include "cr_http_static.h"
 
@@ -48,6 +49,7 @@ static void handle_status(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
 {
     (void)wsi;
     cr_relay_status(h->relay, &rq->reply);
+    cr__http_status_workers(h, &rq->reply);
 }
 
 static void handle_index(cr_http_t *h, struct lws *wsi, cr_http_request_t *rq)
@@ -72,6 +74,8 @@ const cr_http_route_t cr__http_routes[] = {
     {"/api/ops", 1, CR_HTTP_GET, 0, cr__http_ops},
     {"/api/reports", 0, CR_HTTP_GET, 0, cr__http_reports},
     {"/ops", 1, CR_HTTP_GET, 0, cr__http_ops_page},
+    {"/api/recordings", 1, CR_HTTP_GET | CR_HTTP_POST, 0, cr__http_recordings},
+    {"/api/recordings/", 0, CR_HTTP_GET | CR_HTTP_DELETE, 0, cr__http_recordings},
     {"/api/classes", 1, CR_HTTP_GET | CR_HTTP_POST, 0, cr__admin_classes},
     {"/api/classes/", 0, CR_HTTP_GET | CR_HTTP_POST | CR_HTTP_DELETE, 0, cr__admin_class},
     {"/class/", 0, CR_HTTP_GET, 0, cr__http_static},

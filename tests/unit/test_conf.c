@@ -724,6 +724,88 @@ static void test_topology(void **state)
     expect_err(text, msg);
 }
 
+/* The worker sections: [supervise], [recording], a class's record key and [source.<id>]. */
+static void test_workers(void **state)
+{
+    (void)state;
+    cr_conf_t c;
+    char err[512] = "";
+    cr_conf_defaults(&c);
+    assert_string_equal(c.client_path, "");
+    assert_string_equal(c.rec_dir, "");
+    assert_int_equal(c.rec_all, 0);
+    assert_int_equal(c.rec_segment_s, 600);
+    assert_int_equal(c.rec_max_segment_mb, 0);
+    assert_int_equal(c.rec_max, 16);
+    assert_int_equal(c.n_sources, 0);
+
+    expect_ok("[supervise]\nclient_path = /opt/cr/classrelay-client\nlog_dir = /var/log/cr\n"
+              "[recording]\ndir = /srv/rec\nall = true\nsegment_s = 300\nmax_segment_mb = 2048\n"
+              "max_recorders = 4\n"
+              "[class.math]\nrecord = true\n"
+              "[source.studio-1]\nclass = math\nurl = rtsp://user:pw@10.0.0.5:554/live?ch=1#x\n"
+              "[source.studio-2]\nclass = art\nurl = srt://10.0.0.6:9000?mode=caller\ntranscode = true\n"
+              "layers = 720,360\nfps = 15\n"
+              "[source.file]\nclass = music\nurl = /srv/lessons/music.mp4\n",
+              &c);
+    assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), 0);
+    assert_string_equal(c.client_path, "/opt/cr/classrelay-client");
+    assert_string_equal(c.worker_log_dir, "/var/log/cr");
+    assert_string_equal(c.rec_dir, "/srv/rec");
+    assert_int_equal(c.rec_all, 1);
+    assert_int_equal(c.rec_segment_s, 300);
+    assert_int_equal(c.rec_max_segment_mb, 2048);
+    assert_int_equal(c.rec_max, 4);
+    assert_int_equal(c.classes[0].record, 1);
+    assert_int_equal(c.n_sources, 3);
+    assert_string_equal(c.sources[0].id, "studio-1");
+    assert_string_equal(c.sources[0].class_id, "math");
+    assert_string_equal(c.sources[0].url, "rtsp://user:pw@10.0.0.5:554/live?ch=1#x"); /* '#' after no blank */
+    assert_int_equal(c.sources[0].transcode, 0);
+    assert_string_equal(c.sources[0].layers, "1080,720,360");
+    assert_int_equal(c.sources[0].fps, 30);
+    assert_int_equal(c.sources[1].transcode, 1);
+    assert_string_equal(c.sources[1].layers, "720,360");
+    assert_int_equal(c.sources[1].fps, 15);
+
+    expect_err("[recording]\nsegment_s = 5\n", "t.conf:2: key 'segment_s': must be an integer from 10 to 14400");
+    expect_err("[recording]\nmax_recorders = 0\n",
+               "t.conf:2: key 'max_recorders': must be an integer from 1 to 64");
+    expect_err("[source.s]\nclass = ../x\n", "t.conf:2: key 'class': not an id (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[source.s]\nfps = 0\n", "t.conf:2: key 'fps': must be an integer from 1 to 60");
+    expect_err("[source.s/x]\n", "t.conf:1: invalid source id in section [source.s/x] (1-64 of A-Z a-z 0-9 _ -)");
+    expect_err("[supervise]\nrecord = true\n", "t.conf:2: key 'record': unknown key in section [supervise]");
+
+    /* Checked once every row is known. */
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"[source.s]\nurl = rtsp://h/x\n", "[source.s] key 'class': missing: the class this source feeds"},
+        {"[source.s]\nclass = c\n", "[source.s] key 'url': missing: rtsp://, srt://, rtmp:// URL or an absolute "
+                                     "file path"},
+        {"[source.s]\nclass = c\nurl = http://h/x\n",
+         "[source.s] key 'url': expected rtsp://, rtsps://, srt://, rtmp://, rtmps://, file:// or an absolute file "
+         "path"},
+        {"[source.s]\nclass = c\nurl = --help\n",
+         "[source.s] key 'url': expected rtsp://, rtsps://, srt://, rtmp://, rtmps://, file:// or an absolute file "
+         "path"},
+        {"[source.s]\nclass = c\nurl = rtsp://\n", "[source.s] key 'url': nothing after the scheme"},
+        {"[source.s]\nclass = c\nurl = rtsp://h\nlayers = 360,720\n",
+         "[source.s] key 'layers': 1 to 3 even heights from 90 to 2160, best first (e.g. 1080,720,360)"},
+        {"[source.s]\nclass = c\nurl = rtsp://h\nlayers = 1080,720,360,180\n",
+         "[source.s] key 'layers': 1 to 3 even heights from 90 to 2160, best first (e.g. 1080,720,360)"},
+        {"[source.s]\nclass = c\nurl = rtsp://h\nlayers = 1080,\n",
+         "[source.s] key 'layers': 1 to 3 even heights from 90 to 2160, best first (e.g. 1080,720,360)"},
+        {"[source.a]\nclass = c\nurl = rtsp://h\n[source.b]\nclass = c\nurl = rtsp://i\n",
+         "[source.b] key 'class': class 'c' already has [source.a]"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        expect_ok(bad[i].text, &c);
+        assert_int_equal(cr_conf_validate(&c, err, sizeof(err)), CR_ECONFIG);
+        assert_string_equal(err, bad[i].msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_auth_signal),
         cmocka_unit_test(test_timetable),
         cmocka_unit_test(test_topology),
+        cmocka_unit_test(test_workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
