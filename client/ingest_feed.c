@@ -45,7 +45,7 @@ struct cr_feed {
     gboolean from_source;    /* PASS: the source, not the slate, feeds appsrc */
     gboolean have_video, have_audio; /* branches linked in the current attempt */
     gboolean decode_video;   /* sticky: pass-through is not possible for this source */
-    gboolean reorder_seen;   /* the current attempt's H.264 has B-frames */
+    const char *must_decode; /* why the current attempt's H.264 cannot pass after all, or NULL */
     gint64 last_src_us;      /* last source buffer (video, or audio for audio-only) */
     uint64_t src_frames;
     char src_desc[128];      /* codec, size and mode of the current source, for the log */
@@ -246,18 +246,44 @@ static GstPadProbeReturn count_source(GstPad *pad, GstPadProbeInfo *info, gpoint
     return GST_PAD_PROBE_OK;
 }
 
-/* PASS: a stream with B-frames cannot be stamped with arrival times; decode it instead. */
-static GstPadProbeReturn watch_reorder(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static void must_decode(struct attempt *a, const char *why)
+{
+    g_mutex_lock(&a->f->lock);
+    if (a->gen == a->f->gen && a->f->must_decode == NULL)
+        a->f->must_decode = why;
+    g_mutex_unlock(&a->f->lock);
+}
+
+/* PASS, on what really reaches the appsink: a stream with B-frames cannot be stamped with arrival
+ * times, and a profile parsebin did not know yet (MPEG-TS from SRT) may turn out unusable; such
+ * a stream is decoded instead. The caps also give the true size for the log. */
+static GstPadProbeReturn watch_pass(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
     struct attempt *a = data;
-    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
-    if (GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_DTS_IS_VALID(b) &&
-        GST_BUFFER_PTS(b) > GST_BUFFER_DTS(b) + GST_MSECOND) {
-        g_mutex_lock(&a->f->lock);
-        if (a->gen == a->f->gen)
-            a->f->reorder_seen = TRUE;
-        g_mutex_unlock(&a->f->lock);
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+        if (GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_DTS_IS_VALID(b) &&
+            GST_BUFFER_PTS(b) > GST_BUFFER_DTS(b) + GST_MSECOND)
+            must_decode(a, "the source's H.264 has B-frames: decoding and re-encoding it");
+        return GST_PAD_PROBE_OK;
     }
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS)
+        return GST_PAD_PROBE_OK;
+    GstCaps *caps;
+    gst_event_parse_caps(ev, &caps);
+    const GstStructure *st = gst_caps_get_structure(caps, 0);
+    const char *profile = gst_structure_get_string(st, "profile");
+    int w = 0, h = 0;
+    gst_structure_get_int(st, "width", &w);
+    gst_structure_get_int(st, "height", &h);
+    if (profile != NULL && !cr_h264_passable(profile))
+        must_decode(a, "the source's H.264 profile cannot pass: decoding and re-encoding it");
+    g_mutex_lock(&a->f->lock);
+    if (a->gen == a->f->gen)
+        g_snprintf(a->f->src_desc, sizeof(a->f->src_desc), "codec=h264 profile=%s width=%d height=%d pass=1",
+                   profile ? profile : "-", w, h);
+    g_mutex_unlock(&a->f->lock);
     return GST_PAD_PROBE_OK;
 }
 
@@ -355,7 +381,8 @@ static void on_parsed_pad(GstElement *parsebin, GstPad *pad, gpointer data)
     int w = 0, h = 0;
     gst_structure_get_int(st, "width", &w);
     gst_structure_get_int(st, "height", &h);
-    gboolean pass = f->cfg.mode == CR_FEED_PASS && h264 && cr_h264_passable(profile);
+    /* An unknown profile (parsebin has not parsed the SPS yet) is checked again on the way. */
+    gboolean pass = f->cfg.mode == CR_FEED_PASS && h264 && (profile == NULL || cr_h264_passable(profile));
 
     if ((video || audio) && claim(a, video)) {
         g_mutex_lock(&f->lock);
@@ -372,7 +399,8 @@ static void on_parsed_pad(GstElement *parsebin, GstPad *pad, gpointer data)
                 GstAppSinkCallbacks cbs = {.new_sample = on_source_sample};
                 gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, a, NULL);
                 GstPad *sp = gst_element_get_static_pad(sink, "sink");
-                gst_pad_add_probe(sp, GST_PAD_PROBE_TYPE_BUFFER, watch_reorder, a, NULL);
+                gst_pad_add_probe(sp, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                                  watch_pass, a, NULL);
                 gst_object_unref(sp);
                 gst_object_unref(sink);
             }
@@ -458,6 +486,8 @@ static gboolean on_source_bus(GstBus *bus, GstMessage *msg, gpointer data)
     }
     if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
         f->bus_watch = 0;
+        if (f->state == SRC_UP)
+            f->retries = 0; /* a file that played to its end loops without back-off */
         stop_source(f, "end of stream");
         return G_SOURCE_REMOVE;
     }
@@ -479,7 +509,7 @@ static void start_source(struct cr_feed *f)
     g_mutex_lock(&f->lock);
     a->gen = ++f->gen;
     f->have_video = f->have_audio = FALSE;
-    f->reorder_seen = FALSE;
+    f->must_decode = NULL;
     f->last_src_us = 0;
     f->src_desc[0] = '\0';
     g_mutex_unlock(&f->lock);
@@ -553,8 +583,8 @@ static gboolean on_watchdog(gpointer data)
     /* Up: PASS once the source's first keyframe went out, RAW (or a source without video) once
      * anything arrived. */
     gboolean feeding = f->from_source || ((f->cfg.mode == CR_FEED_RAW || !f->have_video) && last != 0);
-    gboolean reorder = f->reorder_seen && !f->decode_video;
-    if (reorder)
+    const char *decode_why = f->decode_video ? NULL : f->must_decode;
+    if (decode_why != NULL)
         f->decode_video = TRUE;
     char desc[sizeof(f->src_desc)];
     memcpy(desc, f->src_desc, sizeof(desc));
@@ -562,8 +592,8 @@ static gboolean on_watchdog(gpointer data)
 
     if (f->cur == NULL)
         return G_SOURCE_CONTINUE;
-    if (reorder) {
-        stop_source(f, "the source's H.264 has B-frames: decoding and re-encoding it");
+    if (decode_why != NULL) {
+        stop_source(f, decode_why);
         return G_SOURCE_CONTINUE;
     }
     if (f->state == SRC_CONNECTING && feeding) {
