@@ -214,7 +214,9 @@ static const cr_conf_class_t *conf_class(const cr_conf_t *conf, const char *id)
 }
 
 /* A source runs from CR_WORKERS_INGEST_LEAD_S before its class's start until the class ends; a
- * source whose class is not (yet) in the registry runs at once and creates it. */
+ * source whose class is not in the registry runs at once and creates it, as an ad-hoc class. An
+ * ended ad-hoc class is freed at once, so its source creates it again, as a teacher publishing
+ * again would: a source to be stopped by ending its class belongs to a [class.<id>]. */
 static int ingest_wanted(const cr__class_t *c, int64_t now_s)
 {
     if (c == NULL)

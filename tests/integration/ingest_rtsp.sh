@@ -11,7 +11,8 @@
 #   - both classrooms decode >= 95% of the frames the ingest sent, before the outage and after it;
 #   - during the outage they keep decoding (the "source lost" slate, 1280x720), on the same session;
 #   - the class resumes by itself within 10 s of the server's restart (printed: ingest and
-#     classroom views), with no restart of the ingest worker.
+#     classroom views), with no restart of the ingest worker;
+#   - ending the class through the admin API stops the ingest worker, which stays stopped.
 # Exit 77 (skip) without namespaces, the relay, the client or rtsp_testsrv.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,8 +37,10 @@ http_listen = $IP:8080
 media_ip = $IP
 [auth]
 secret = ingest-rtsp-secret-ingest-rtsp-secret-0123
+admin_remote = true
 [supervise]
 log_dir = $OUT
+[class.lesson]
 [source.studio1]
 class = lesson
 url = rtsp://$IP:8554/live"
@@ -66,6 +69,14 @@ start_server || check "rtsp_testsrv restarted" 0
 wait "$ATT1"; RC1=$?
 wait "$ATT2"; RC2=$?
 RESTARTS=$(status_get "[w['restarts'] for w in d['supervised']['workers'] if w['name']=='ingest-studio1'][0]")
+# Ending the class (a timetable class: it stays, ended) stops its source for good.
+ingest_state() { status_get "[w['state'] for w in d['supervised']['workers'] if w['name']=='ingest-studio1'][0]"; }
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X POST -H "Authorization: Bearer $(token --class '*' --role admin)" \
+    "$BASE/api/classes/lesson/end")
+for _ in $(seq 1 50); do [ "$(ingest_state)" = stopped ] && break; sleep 0.2; done
+sleep 3
+check "ending the class (HTTP $code) stops the ingest worker, which stays stopped ($(ingest_state))" \
+    "$(yes_if "[ '$(ingest_state)' = stopped ]")"
 relay_stop
 
 series "$ING" frames_sent >"$OUT/sent.series"
