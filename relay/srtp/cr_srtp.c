@@ -1,12 +1,10 @@
 /*
- * SRTP/SRTCP over libsrtp2. See cr_srtp.h for the contract.
+ * SRTP/SRTCP sessions on OpenSSL EVP. See cr_srtp.h for the contract.
  *
- * A peer's two directions live in two srtp_t: one with an ssrc_any_outbound template keyed with our key,
- * one with an ssrc_any_inbound template keyed with the peer's. They cannot share one srtp_t because
- * libsrtp 2 keeps a single wildcard template per session and rejects a second with bad_param. libsrtp
- * instantiates a per-SSRC stream from the template the first time it sees an SSRC (on the inbound side
- * only after the packet authenticated), so that first packet costs one allocation inside libsrtp;
- * every later packet is processed in place.
+ * A session holds four pre-keyed cipher contexts (SRTP and SRTCP, each way) made once at set-up; per
+ * packet only their IV changes, and the per-SSRC state sits in fixed tables inside the session, so the
+ * packet path neither allocates nor locks. This file checks the packets, keeps the per-SSRC state in
+ * step (cr_srtp_ssrc.c) and dispatches to the profile's transform (cr_srtp_cm.c, cr_srtp_gcm.c).
  */
 #include "cr_srtp.h"
 
@@ -15,36 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <srtp2/srtp.h>
+#include <openssl/crypto.h>
 
 #include "cr_err.h"
+#include "cr_srtp_int.h"
 
-/* The header promises room for libsrtp's worst case; keep the two in step at compile time. SRTCP adds
- * the 4-byte E-flag/index word (RFC 3711 section 3.4) on top of the tag and MKI. */
-_Static_assert(CR_SRTP_MAX_TRAILER >= SRTP_MAX_TRAILER_LEN + 4, "CR_SRTP_MAX_TRAILER too small");
-
-/* RTP fixed header (RFC 3550 section 5.1) and RTCP common header (section 6.4.1). */
-#define CR_SRTP_RTP_MIN 12
-#define CR_SRTP_RTCP_MIN 8
-
-/*
- * Replay window in packets. RFC 3711 section 3.3.2 requires at least 64; at a few hundred packets per
- * second for video, 1024 tolerates the reordering seen on mobile paths without rejecting late but
- * genuine packets that the jitter buffer could still use.
- */
-#define CR_SRTP_WINDOW 1024
-
-struct cr_srtp {
-    srtp_t tx; /* ssrc_any_outbound, local key */
-    srtp_t rx; /* ssrc_any_inbound, remote key */
-};
+_Static_assert(CR_SRTP_MAX_TRAILER >= CR__SRTP_GCM_TAG + CR__SRTP_SRTCP_EIDX, "CR_SRTP_MAX_TRAILER");
+_Static_assert(CR_SRTP_MAX_TRAILER >= CR__SRTP_CM_TAG + CR__SRTP_SRTCP_EIDX, "CR_SRTP_MAX_TRAILER");
 
 size_t cr_srtp_key_len(enum cr_srtp_profile p)
 {
     switch (p) {
     case CR_SRTP_AES128_CM_SHA1_80:
     case CR_SRTP_AEAD_AES_128_GCM:
-        return SRTP_AES_128_KEY_LEN;
+        return 16;
     }
     return 0;
 }
@@ -53,149 +35,98 @@ size_t cr_srtp_salt_len(enum cr_srtp_profile p)
 {
     switch (p) {
     case CR_SRTP_AES128_CM_SHA1_80:
-        return SRTP_SALT_LEN; /* 112-bit salt, RFC 3711 section 8.2 */
+        return 14; /* 112-bit salt, RFC 3711 section 8.2 */
     case CR_SRTP_AEAD_AES_128_GCM:
-        return SRTP_AEAD_SALT_LEN; /* 96-bit salt, RFC 7714 section 12 */
+        return 12; /* 96-bit salt, RFC 7714 section 12 */
     }
     return 0;
 }
 
 static pthread_once_t cr__srtp_once = PTHREAD_ONCE_INIT;
-static int cr__srtp_init_rc = CR_ECRYPTO;
+static EVP_CIPHER *cr__srtp_ctr, *cr__srtp_gcm;
 
 static void cr__srtp_init_once(void)
 {
-    cr__srtp_init_rc = srtp_init() == srtp_err_status_ok ? 0 : CR_ECRYPTO;
+    /* Fetched once: an implicit fetch (EVP_aes_128_gcm()) looks the provider up, under its locks, at
+     * every context initialisation. Kept for the life of the process. */
+    cr__srtp_ctr = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
+    cr__srtp_gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
 }
 
 int cr_srtp_global_init(void)
 {
-    /* srtp_init() registers the cipher and auth types in process-wide tables and is not safe to run
-     * twice concurrently; pthread_once makes it so from any media worker. */
     if (pthread_once(&cr__srtp_once, cr__srtp_init_once) != 0)
         return CR_ECRYPTO;
-    return cr__srtp_init_rc;
+    return cr__srtp_ctr != NULL && cr__srtp_gcm != NULL ? 0 : CR_ECRYPTO;
 }
 
-/* Fills the RTP and RTCP crypto policies of one direction. Returns 0 or CR_EINVAL. */
-static int cr__srtp_crypto_policy(srtp_policy_t *pol, enum cr_srtp_profile profile)
+const EVP_CIPHER *cr__srtp_cipher(enum cr_srtp_profile p)
 {
-    switch (profile) {
-    case CR_SRTP_AES128_CM_SHA1_80:
-        srtp_crypto_policy_set_rtp_default(&pol->rtp);
-        srtp_crypto_policy_set_rtcp_default(&pol->rtcp);
-        return 0;
-    case CR_SRTP_AEAD_AES_128_GCM:
-        /* RFC 7714 section 14.2: AEAD_AES_128_GCM, 16-octet tag, for both SRTP and SRTCP. */
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
-        return 0;
-    }
-    return CR_EINVAL;
+    return p == CR_SRTP_AEAD_AES_128_GCM ? cr__srtp_gcm : cr__srtp_ctr;
 }
 
-static int cr__srtp_policy(srtp_policy_t *pol, enum cr_srtp_profile profile, srtp_ssrc_type_t type,
-                           uint8_t *key)
-{
-    memset(pol, 0, sizeof(*pol));
-    if (cr__srtp_crypto_policy(pol, profile) != 0)
-        return CR_EINVAL;
-    pol->ssrc.type = type;
-    pol->key = key;
-    pol->window_size = CR_SRTP_WINDOW;
-    /* The relay answers NACKs (RFC 4585 section 6.2.1) by resending the very packet it forwarded, same
-     * sequence number and payload, so the outbound side must accept a repeated index. This is safe only
-     * because the bytes are identical: the keystream is reused on the same plaintext. */
-    pol->allow_repeat_tx = 1;
-    pol->next = NULL;
-    return 0;
-}
-
-int cr_srtp_new(cr_srtp_t **out, enum cr_srtp_profile profile, const uint8_t *tx_key,
-                const uint8_t *rx_key)
+int cr_srtp_new(cr_srtp_t **out, enum cr_srtp_profile profile, const uint8_t *tx_key, const uint8_t *rx_key)
 {
     if (out == NULL || tx_key == NULL || rx_key == NULL)
         return CR_EINVAL;
     *out = NULL;
-    size_t klen = cr_srtp_key_len(profile) + cr_srtp_salt_len(profile);
-    if (klen == 0)
+    if (cr_srtp_key_len(profile) == 0)
         return CR_EINVAL;
     int rc = cr_srtp_global_init();
     if (rc != 0)
         return rc;
-
-    /* srtp_policy_t.key is not const; libsrtp copies the key into the session during srtp_create, so
-     * local copies that are wiped afterwards keep the caller's buffers untouched. */
-    uint8_t tx[SRTP_AES_ICM_128_KEY_LEN_WSALT], rx[SRTP_AES_ICM_128_KEY_LEN_WSALT];
-    _Static_assert(SRTP_AES_ICM_128_KEY_LEN_WSALT >= SRTP_AES_GCM_128_KEY_LEN_WSALT, "key buffer");
-    memcpy(tx, tx_key, klen);
-    memcpy(rx, rx_key, klen);
-
-    srtp_policy_t pol_out, pol_in;
-    cr__srtp_policy(&pol_out, profile, ssrc_any_outbound, tx);
-    cr__srtp_policy(&pol_in, profile, ssrc_any_inbound, rx);
-
     cr_srtp_t *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        rc = CR_ENOMEM;
-        goto Exit;
-    }
-    srtp_err_status_t st = srtp_create(&s->tx, &pol_out);
-    if (st == srtp_err_status_ok)
-        st = srtp_create(&s->rx, &pol_in);
-    if (st != srtp_err_status_ok) {
+    if (s == NULL)
+        return CR_ENOMEM;
+    s->profile = profile;
+    rc = cr__srtp_keys_init(&s->tx_rtp, &s->tx_rtcp, profile, tx_key, 1);
+    if (rc == 0)
+        rc = cr__srtp_keys_init(&s->rx_rtp, &s->rx_rtcp, profile, rx_key, 0);
+    if (rc != 0) {
         cr_srtp_free(s);
-        rc = st == srtp_err_status_alloc_fail ? CR_ENOMEM : CR_ECRYPTO;
-        goto Exit;
+        return rc;
     }
     *out = s;
-    rc = 0;
-Exit:
-    /* Plain memset may be elided for a dead buffer; the volatile pointer keeps the wipe. */
-    {
-        volatile uint8_t *vt = tx, *vr = rx;
-        for (size_t i = 0; i < sizeof(tx); i++) {
-            vt[i] = 0;
-            vr[i] = 0;
-        }
-    }
-    return rc;
+    return 0;
 }
 
 void cr_srtp_free(cr_srtp_t *s)
 {
     if (s == NULL)
         return;
-    if (s->tx != NULL)
-        srtp_dealloc(s->tx);
-    if (s->rx != NULL)
-        srtp_dealloc(s->rx);
+    cr__srtp_keys_dispose(&s->tx_rtp);
+    cr__srtp_keys_dispose(&s->tx_rtcp);
+    cr__srtp_keys_dispose(&s->rx_rtp);
+    cr__srtp_keys_dispose(&s->rx_rtcp);
+    OPENSSL_cleanse(s, sizeof(*s));
     free(s);
 }
 
-/* Maps a libsrtp status on the receive path to a CR_E* code. */
-static int cr__srtp_unprotect_err(srtp_err_status_t st)
+static size_t tag_len(const cr_srtp_t *s)
 {
-    switch (st) {
-    case srtp_err_status_ok:
-        return 0;
-    case srtp_err_status_auth_fail:
-        return CR_EAUTH;
-    case srtp_err_status_replay_fail:
-    case srtp_err_status_replay_old:
-    case srtp_err_status_pkt_idx_old:
-        return CR_EREPLAY;
-    case srtp_err_status_bad_param:
-    case srtp_err_status_parse_err:
-        return CR_EMALFORMED; /* header claims more CSRCs/extension than the packet holds */
-    default:
-        return CR_ECRYPTO;
-    }
+    return s->profile == CR_SRTP_AEAD_AES_128_GCM ? CR__SRTP_GCM_TAG : CR__SRTP_CM_TAG;
 }
 
-/* Shared checks for protect: libsrtp writes the tag (and for SRTCP the index) past *len. */
-static int cr__srtp_protect_check(const cr_srtp_t *s, const uint8_t *pkt, const size_t *len, size_t cap,
-                                  size_t min)
+/* Length of the RTP header with its CSRC list and extension (RFC 3550 section 5.3.1); CR_EMALFORMED if
+ * it is not version 2 or does not fit in len. */
+static int rtp_header_len(const uint8_t *pkt, size_t len, size_t *hl)
+{
+    if (len < CR__SRTP_RTP_MIN || (pkt[0] >> 6) != 2)
+        return CR_EMALFORMED;
+    size_t n = CR__SRTP_RTP_MIN + 4u * (pkt[0] & 0x0fu);
+    if (pkt[0] & 0x10u) {
+        if (n + 4 > len)
+            return CR_EMALFORMED;
+        n += 4 + 4u * ((size_t)pkt[n + 2] << 8 | pkt[n + 3]);
+    }
+    if (n > len)
+        return CR_EMALFORMED;
+    *hl = n;
+    return 0;
+}
+
+/* Shared checks for protect: the tag (and for SRTCP the index) is written past *len. */
+static int protect_check(const cr_srtp_t *s, const uint8_t *pkt, const size_t *len, size_t cap, size_t min)
 {
     if (s == NULL || pkt == NULL || len == NULL)
         return CR_EINVAL;
@@ -208,25 +139,53 @@ static int cr__srtp_protect_check(const cr_srtp_t *s, const uint8_t *pkt, const 
 
 int cr_srtp_protect(cr_srtp_t *s, uint8_t *pkt, size_t *len, size_t cap)
 {
-    int rc = cr__srtp_protect_check(s, pkt, len, cap, CR_SRTP_RTP_MIN);
+    size_t hl;
+    int rc = protect_check(s, pkt, len, cap, CR__SRTP_RTP_MIN);
+    if (rc == 0)
+        rc = rtp_header_len(pkt, *len, &hl);
     if (rc != 0)
         return rc;
-    int n = (int)*len;
-    if (srtp_protect(s->tx, pkt, &n) != srtp_err_status_ok)
-        return CR_ECRYPTO;
-    *len = (size_t)n;
+    uint32_t ssrc = cr__srtp_rd32(pkt + 8);
+    struct cr__srtp_tx *t = cr__srtp_tx_get(s, ssrc);
+    if (t == NULL)
+        return CR_EFULL;
+    uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
+    uint64_t index = t->rtp_seen ? cr__srtp_estimate(t->rtp_top, seq) : seq;
+    if (index > CR__SRTP_INDEX_MAX)
+        return CR_ECRYPTO; /* the master key is used up (RFC 3711 section 9.2) */
+    /* An index already used is accepted (allow_repeat_tx, see cr_srtp.h); one older than the window
+     * is refused, as libsrtp does, since its rollover counter may have been guessed wrong. */
+    if (t->rtp_seen && index < t->rtp_top && t->rtp_top - index >= CR__SRTP_WINDOW)
+        return CR_EREPLAY;
+    rc = s->profile == CR_SRTP_AEAD_AES_128_GCM ? cr__srtp_gcm_protect(&s->tx_rtp, pkt, hl, *len, ssrc, index)
+                                                : cr__srtp_cm_protect(&s->tx_rtp, pkt, hl, *len, ssrc, index);
+    if (rc != 0)
+        return rc;
+    if (!t->rtp_seen || index > t->rtp_top)
+        t->rtp_top = index;
+    t->rtp_seen = 1;
+    *len += tag_len(s);
     return 0;
 }
 
 int cr_srtp_protect_rtcp(cr_srtp_t *s, uint8_t *pkt, size_t *len, size_t cap)
 {
-    int rc = cr__srtp_protect_check(s, pkt, len, cap, CR_SRTP_RTCP_MIN);
+    int rc = protect_check(s, pkt, len, cap, CR__SRTP_RTCP_MIN);
     if (rc != 0)
         return rc;
-    int n = (int)*len;
-    if (srtp_protect_rtcp(s->tx, pkt, &n) != srtp_err_status_ok)
-        return CR_ECRYPTO;
-    *len = (size_t)n;
+    uint32_t ssrc = cr__srtp_rd32(pkt + 4);
+    struct cr__srtp_tx *t = cr__srtp_tx_get(s, ssrc);
+    if (t == NULL)
+        return CR_EFULL;
+    if (t->rtcp_index >= CR__SRTCP_INDEX_MAX)
+        return CR_ECRYPTO; /* SRTCP index space used up (RFC 3711 section 9.2) */
+    uint32_t index = t->rtcp_index + 1;
+    rc = s->profile == CR_SRTP_AEAD_AES_128_GCM ? cr__srtcp_gcm_protect(&s->tx_rtcp, pkt, *len, ssrc, index)
+                                                : cr__srtcp_cm_protect(&s->tx_rtcp, pkt, *len, ssrc, index);
+    if (rc != 0)
+        return rc;
+    t->rtcp_index = index;
+    *len += tag_len(s) + CR__SRTP_SRTCP_EIDX;
     return 0;
 }
 
@@ -234,24 +193,66 @@ int cr_srtp_unprotect(cr_srtp_t *s, uint8_t *pkt, size_t *len)
 {
     if (s == NULL || pkt == NULL || len == NULL)
         return CR_EINVAL;
-    if (*len < CR_SRTP_RTP_MIN || *len > INT_MAX)
+    size_t hl, tl = tag_len(s);
+    if (*len > INT_MAX || *len < CR__SRTP_RTP_MIN + tl || rtp_header_len(pkt, *len - tl, &hl) != 0)
         return CR_EMALFORMED;
-    int n = (int)*len;
-    int rc = cr__srtp_unprotect_err(srtp_unprotect(s->rx, pkt, &n));
-    if (rc == 0)
-        *len = (size_t)n;
-    return rc;
+    uint32_t ssrc = cr__srtp_rd32(pkt + 8);
+    uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
+    struct cr__srtp_rx *r = cr__srtp_rx_find(s, ssrc);
+    uint64_t index = seq;
+    if (r == NULL) {
+        if (cr__srtp_rx_room(s) != 0)
+            return CR_EFULL;
+    } else {
+        if (r->rtp_seen)
+            index = cr__srtp_estimate(r->rtp_top, seq);
+        if (index > CR__SRTP_INDEX_MAX ||
+            cr__srtp_replay_check(r->rtp_bits, CR__SRTP_WINDOW_WORDS, CR__SRTP_WINDOW, r->rtp_seen,
+                                  r->rtp_top, index) != 0)
+            return CR_EREPLAY;
+    }
+    int rc = s->profile == CR_SRTP_AEAD_AES_128_GCM
+                 ? cr__srtp_gcm_unprotect(&s->rx_rtp, pkt, hl, *len, ssrc, index)
+                 : cr__srtp_cm_unprotect(&s->rx_rtp, pkt, hl, *len, ssrc, index);
+    if (rc != 0)
+        return rc;
+    /* Authenticated: only now may the packet change the session's state (RFC 3711 section 3.3). */
+    if (r == NULL)
+        r = cr__srtp_rx_add(s, ssrc);
+    cr__srtp_replay_add(r->rtp_bits, CR__SRTP_WINDOW_WORDS, &r->rtp_seen, &r->rtp_top, index);
+    r->last_use = ++s->rx_clock;
+    *len -= tl;
+    return 0;
 }
 
 int cr_srtp_unprotect_rtcp(cr_srtp_t *s, uint8_t *pkt, size_t *len)
 {
     if (s == NULL || pkt == NULL || len == NULL)
         return CR_EINVAL;
-    if (*len < CR_SRTP_RTCP_MIN || *len > INT_MAX)
+    size_t trailer = tag_len(s) + CR__SRTP_SRTCP_EIDX;
+    if (*len > INT_MAX || *len < CR__SRTP_RTCP_MIN + trailer)
         return CR_EMALFORMED;
-    int n = (int)*len;
-    int rc = cr__srtp_unprotect_err(srtp_unprotect_rtcp(s->rx, pkt, &n));
-    if (rc == 0)
-        *len = (size_t)n;
-    return rc;
+    int gcm = s->profile == CR_SRTP_AEAD_AES_128_GCM;
+    /* GCM puts E || index after the tag (RFC 7714 section 9.2), AES-CM before it (RFC 3711 3.4). */
+    uint32_t eidx = cr__srtp_rd32(pkt + *len - (gcm ? CR__SRTP_SRTCP_EIDX : trailer));
+    uint64_t index = eidx & CR__SRTCP_INDEX_MAX;
+    uint32_t ssrc = cr__srtp_rd32(pkt + 4);
+    struct cr__srtp_rx *r = cr__srtp_rx_find(s, ssrc);
+    if (r == NULL) {
+        if (cr__srtp_rx_room(s) != 0)
+            return CR_EFULL;
+    } else if (cr__srtp_replay_check(r->rtcp_bits, CR__SRTP_RTCP_WINDOW_WORDS, CR__SRTP_RTCP_WINDOW,
+                                     r->rtcp_seen, r->rtcp_top, index) != 0) {
+        return CR_EREPLAY;
+    }
+    int rc = gcm ? cr__srtcp_gcm_unprotect(&s->rx_rtcp, pkt, *len, ssrc, eidx)
+                 : cr__srtcp_cm_unprotect(&s->rx_rtcp, pkt, *len, ssrc, eidx);
+    if (rc != 0)
+        return rc;
+    if (r == NULL)
+        r = cr__srtp_rx_add(s, ssrc);
+    cr__srtp_replay_add(r->rtcp_bits, CR__SRTP_RTCP_WINDOW_WORDS, &r->rtcp_seen, &r->rtcp_top, index);
+    r->last_use = ++s->rx_clock;
+    *len -= trailer;
+    return 0;
 }

@@ -8,7 +8,7 @@
 #include "cr_err.h"
 #include "cr_srtp.h"
 
-/* Room for the largest test packet plus the trailer libsrtp may write. */
+/* Room for the largest test packet plus the trailer protect may write. */
 #define BUF_CAP (1500 + CR_SRTP_MAX_TRAILER)
 
 static const enum cr_srtp_profile profiles[] = {CR_SRTP_AES128_CM_SHA1_80, CR_SRTP_AEAD_AES_128_GCM};
@@ -324,26 +324,192 @@ static void test_cap_too_small(void **state)
     }
 }
 
-static void test_many_ssrcs(void **state)
+/* Protects with a and unprotects with b one RTP packet; returns b's result. */
+static int pass_rtp(struct pair *s, uint16_t seq, uint32_t ssrc, size_t payload)
+{
+    uint8_t buf[BUF_CAP], ref[BUF_CAP];
+    size_t len = make_rtp(buf, seq, ssrc, payload);
+    size_t plain = len;
+    memcpy(ref, buf, len);
+    assert_int_equal(cr_srtp_protect(s->a, buf, &len, sizeof(buf)), 0);
+    int rc = cr_srtp_unprotect(s->b, buf, &len);
+    if (rc == 0) {
+        assert_int_equal(len, plain);
+        assert_memory_equal(buf, ref, plain);
+    }
+    return rc;
+}
+
+static void test_ssrc_tables(void **state)
 {
     (void)state;
-    /* One subscriber session carries every forwarded stream of a class, each with its own SSRC. */
+    /* Per-SSRC state lives in fixed tables (cr_srtp.h): CR_SRTP_TX_SSRCS outbound SSRCs, never
+     * evicted; CR_SRTP_RX_SSRCS inbound ones, the least recently used evicted once stale. */
+    for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+        struct pair s, s2;
+        pair_new(&s, profiles[p]);
+        pair_new(&s2, profiles[p]); /* s2.a has s.a's keys: a second sender towards s.b */
+        uint8_t buf[BUF_CAP];
+        for (uint32_t i = 0; i < CR_SRTP_TX_SSRCS; i++)
+            assert_int_equal(pass_rtp(&s, 1000, 0x10000000u + i, 64), 0);
+        size_t len = make_rtp(buf, 1000, 0x20000000u, 64);
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), CR_EFULL);
+        len = make_rtcp(buf, 0x20000000u);
+        assert_int_equal(cr_srtp_protect_rtcp(s.a, buf, &len, sizeof(buf)), CR_EFULL);
+        assert_int_equal(pass_rtp(&s, 1001, 0x10000003u, 64), 0); /* known SSRCs still work */
+
+        /* s.b's inbound table is full too, and nothing is stale yet: a new SSRC is refused before
+         * any crypto, and refused again (no state was taken). */
+        len = make_rtp(buf, 5, 0x30000000u, 64);
+        assert_int_equal(cr_srtp_protect(s2.a, buf, &len, sizeof(buf)), 0);
+        uint8_t copy[BUF_CAP];
+        size_t clen = len;
+        memcpy(copy, buf, len);
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), CR_EFULL);
+        len = make_rtcp(buf, 0x30000000u);
+        assert_int_equal(cr_srtp_protect_rtcp(s2.a, buf, &len, sizeof(buf)), 0);
+        assert_int_equal(cr_srtp_unprotect_rtcp(s.b, buf, &len), CR_EFULL);
+
+        /* One SSRC keeps talking for CR_SRTP_RX_STALE packets: the others become evictable. */
+        for (uint32_t i = 0; i < CR_SRTP_RX_STALE; i++)
+            assert_int_equal(pass_rtp(&s, (uint16_t)(2000 + i), 0x10000000u, 8), 0);
+        assert_int_equal(cr_srtp_unprotect(s.b, copy, &clen), 0);
+        /* The busy SSRC kept its state: its replay window still works. */
+        len = make_rtp(buf, (uint16_t)(2000 + CR_SRTP_RX_STALE), 0x10000000u, 8);
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), 0);
+        memcpy(copy, buf, len);
+        clen = len;
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), 0);
+        assert_int_equal(cr_srtp_unprotect(s.b, copy, &clen), CR_EREPLAY);
+        pair_free(&s);
+        pair_free(&s2);
+    }
+}
+
+static void test_rollover(void **state)
+{
+    (void)state;
+    /* RFC 3711 section 3.3.1: the rollover counter follows the sequence number through 65535 -> 0 on
+     * both sides, and a late packet from before the wrap is still placed in the old ROC. */
+    for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+        struct pair s;
+        pair_new(&s, profiles[p]);
+        uint8_t late[BUF_CAP], ref[BUF_CAP];
+        size_t late_len = make_rtp(late, 65530, 0x0badcafe, 300), late_plain = late_len;
+        memcpy(ref, late, late_len);
+        assert_int_equal(cr_srtp_protect(s.a, late, &late_len, sizeof(late)), 0);
+        for (uint32_t i = 65000; i < 65536 + 2000; i++) {
+            if (i == 65530)
+                continue; /* delivered after the wrap */
+            assert_int_equal(pass_rtp(&s, (uint16_t)i, 0x0badcafe, 100), 0);
+            if (i == 65536 + 10) {
+                assert_int_equal(cr_srtp_unprotect(s.b, late, &late_len), 0);
+                /* A retransmission of a pre-wrap packet is protected in the old ROC too: the
+                 * receiver places it there and knows it (with ROC 1 it would pass as new). */
+                assert_int_equal(pass_rtp(&s, 65535, 0x0badcafe, 100), CR_EREPLAY);
+            }
+        }
+        assert_int_equal(late_len, late_plain);
+        assert_memory_equal(late, ref, late_plain);
+        pair_free(&s);
+    }
+}
+
+static void test_header_forms(void **state)
+{
+    (void)state;
     for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
         struct pair s;
         pair_new(&s, profiles[p]);
         uint8_t buf[BUF_CAP], ref[BUF_CAP];
-        for (int round = 0; round < 3; round++) {
-            for (uint32_t i = 0; i < 200; i++) {
-                uint32_t ssrc = 0x10000000u + i * 7919u;
-                size_t len = make_rtp(buf, (uint16_t)(1000 + round), ssrc, 64);
-                size_t plain = len;
-                memcpy(ref, buf, len);
-                assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), 0);
-                assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), 0);
-                assert_int_equal(len, plain);
-                assert_memory_equal(buf, ref, plain);
-            }
+        /* Two CSRCs and a one-word RFC 8285 extension: all of it header, authenticated not encrypted. */
+        size_t len = make_rtp(buf, 77, 0x42424242, 200);
+        buf[0] = 0x92;
+        uint8_t ext[] = {0, 0, 0, 1, 2, 2, 2, 2, 0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0};
+        memcpy(buf + 12, ext, sizeof(ext));
+        size_t plain = len;
+        memcpy(ref, buf, len);
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), 0);
+        assert_memory_equal(buf, ref, 12 + sizeof(ext));
+        assert_memory_not_equal(buf + 28, ref + 28, 16);
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), 0);
+        assert_int_equal(len, plain);
+        assert_memory_equal(buf, ref, plain);
+
+        /* A header only, no payload. */
+        len = make_rtp(buf, 78, 0x42424242, 0);
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), 0);
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), 0);
+        assert_int_equal(len, 12);
+
+        /* Extension longer than the packet, CSRCs past the end, wrong version. */
+        len = make_rtp(buf, 79, 0x42424242, 8);
+        buf[0] = 0x90;
+        buf[14] = 0;
+        buf[15] = 9;
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), CR_EMALFORMED);
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), CR_EMALFORMED);
+        len = make_rtp(buf, 79, 0x42424242, 8);
+        buf[0] = 0x8f;
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), CR_EMALFORMED);
+        len = make_rtp(buf, 79, 0x42424242, 8);
+        buf[0] = 0x40;
+        assert_int_equal(cr_srtp_protect(s.a, buf, &len, sizeof(buf)), CR_EMALFORMED);
+        assert_int_equal(cr_srtp_unprotect(s.b, buf, &len), CR_EMALFORMED);
+        pair_free(&s);
+    }
+}
+
+static void test_retransmit_old(void **state)
+{
+    (void)state;
+    for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+        struct pair s;
+        pair_new(&s, profiles[p]);
+        uint8_t b1[BUF_CAP], b2[BUF_CAP];
+        size_t l1 = make_rtp(b1, 42, 0x77777777, 300);
+        assert_int_equal(cr_srtp_protect(s.a, b1, &l1, sizeof(b1)), 0);
+        for (uint16_t seq = 43; seq < 43 + 1000; seq++)
+            assert_int_equal(pass_rtp(&s, seq, 0x77777777, 10), 0);
+        /* Within the window: the same bytes again, which the receiver takes once. */
+        size_t l2 = make_rtp(b2, 42, 0x77777777, 300);
+        assert_int_equal(cr_srtp_protect(s.a, b2, &l2, sizeof(b2)), 0);
+        assert_int_equal(l1, l2);
+        assert_memory_equal(b1, b2, l1);
+        assert_int_equal(cr_srtp_unprotect(s.b, b2, &l2), 0);
+        assert_int_equal(cr_srtp_unprotect(s.b, b1, &l1), CR_EREPLAY);
+        /* Older than the window: refused, as libsrtp refuses it. */
+        for (uint16_t seq = 1043; seq < 1100; seq++)
+            assert_int_equal(pass_rtp(&s, seq, 0x77777777, 10), 0);
+        l1 = make_rtp(b1, 42, 0x77777777, 300);
+        assert_int_equal(cr_srtp_protect(s.a, b1, &l1, sizeof(b1)), CR_EREPLAY);
+        pair_free(&s);
+    }
+}
+
+static void test_rtcp_index(void **state)
+{
+    (void)state;
+    /* The SRTCP index counts per SSRC from 1; the receiver keeps a 128-packet window per SSRC. */
+    for (size_t p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+        struct pair s;
+        pair_new(&s, profiles[p]);
+        uint8_t buf[BUF_CAP], old[BUF_CAP];
+        size_t len, olen = make_rtcp(old, 0x1234);
+        assert_int_equal(cr_srtp_protect_rtcp(s.a, old, &olen, sizeof(old)), 0);
+        size_t at = profiles[p] == CR_SRTP_AEAD_AES_128_GCM ? olen - 4 : olen - 14;
+        assert_memory_equal(old + at, ((const uint8_t[]){0x80, 0, 0, 1}), 4);
+        for (int i = 0; i < 200; i++) {
+            len = make_rtcp(buf, 0x1234);
+            assert_int_equal(cr_srtp_protect_rtcp(s.a, buf, &len, sizeof(buf)), 0);
+            assert_int_equal(cr_srtp_unprotect_rtcp(s.b, buf, &len), 0);
+            len = make_rtcp(buf, 0x5678); /* its own index space */
+            assert_int_equal(cr_srtp_protect_rtcp(s.a, buf, &len, sizeof(buf)), 0);
+            at = profiles[p] == CR_SRTP_AEAD_AES_128_GCM ? len - 4 : len - 14;
+            assert_int_equal(buf[at + 3], (uint8_t)(i + 1));
+            assert_int_equal(cr_srtp_unprotect_rtcp(s.b, buf, &len), 0);
         }
+        assert_int_equal(cr_srtp_unprotect_rtcp(s.b, old, &olen), CR_EREPLAY); /* 200 behind */
         pair_free(&s);
     }
 }
@@ -354,7 +520,9 @@ int main(void)
         cmocka_unit_test(test_key_lengths),   cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_replay),        cmocka_unit_test(test_retransmit_same_seq),
-        cmocka_unit_test(test_cap_too_small), cmocka_unit_test(test_many_ssrcs),
+        cmocka_unit_test(test_cap_too_small), cmocka_unit_test(test_ssrc_tables),
+        cmocka_unit_test(test_rollover),      cmocka_unit_test(test_header_forms),
+        cmocka_unit_test(test_retransmit_old), cmocka_unit_test(test_rtcp_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
