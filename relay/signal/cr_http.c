@@ -132,8 +132,9 @@ static int write_reply(struct lws *wsi, cr_http_request_t *rq)
         if (n < 0)
             return -1;
     }
-    int done = lws_http_transaction_completed(wsi);
+    /* Reset first: lws may free the per-request user data when it completes the transaction. */
     request_reset(rq);
+    int done = lws_http_transaction_completed(wsi);
     return done ? -1 : 0;
 }
 
@@ -222,8 +223,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             int n = cr__http_file_write(wsi, rq);
             if (n <= 0)
                 return n;
+            request_reset(rq); /* before: lws may free rq with the transaction */
             int done = lws_http_transaction_completed(wsi);
-            request_reset(rq);
             return done ? -1 : 0;
         }
         return write_reply(wsi, rq);
