@@ -102,6 +102,8 @@ check "rec3 (started by the API) recorded $(duration_of "${SEG3:-/nonexistent}")
 
 # --- 2. kill -9 of a recorder mid-class ---
 teach rec2 24
+wait_line "$OUT/teach-rec2.log" '^connected' 150
+check "the teacher of rec2 connected" "$(yes_if "grep -q '^connected' '$OUT/teach-rec2.log'")"
 for _ in $(seq 1 100); do [ "$(worker rec2 state)" = running ] && break; sleep 0.1; done
 sleep 10
 PID1=$(worker rec2 pid)
