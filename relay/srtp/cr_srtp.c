@@ -75,9 +75,10 @@ int cr_srtp_new(cr_srtp_t **out, enum cr_srtp_profile profile, const uint8_t *tx
     int rc = cr_srtp_global_init();
     if (rc != 0)
         return rc;
-    cr_srtp_t *s = calloc(1, sizeof(*s));
-    if (s == NULL)
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, sizeof(cr_srtp_t)) != 0)
         return CR_ENOMEM;
+    cr_srtp_t *s = memset(mem, 0, sizeof(cr_srtp_t));
     s->profile = profile;
     rc = cr__srtp_keys_init(&s->tx_rtp, &s->tx_rtcp, profile, tx_key, 1);
     if (rc == 0)

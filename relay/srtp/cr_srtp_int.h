@@ -46,9 +46,9 @@ struct cr__srtp_hmac {
 
 /* Session keys of one direction for one of SRTP or SRTCP (RFC 3711 section 4.3). */
 struct cr__srtp_keys {
-    EVP_CIPHER_CTX *cipher;    /* AES-128-CTR or AES-128-GCM, keyed once; only the IV changes per packet */
-    struct cr__srtp_hmac auth; /* AES-CM profile only */
-    uint8_t salt[CR__SRTP_SALT_MAX]; /* 14 bytes (AES-CM) or 12 (GCM) */
+    EVP_CIPHER_CTX *cipher; /* AES-128-CTR or AES-128-GCM, keyed once; only the IV changes per packet */
+    uint8_t salt[CR__SRTP_SALT_MAX]; /* 14 bytes (AES-CM) or 12 (GCM); in the cipher pointer's line */
+    struct cr__srtp_hmac auth;       /* AES-CM profile only */
 };
 
 /* An outbound SSRC: the highest RTP packet index protected (48 bits: ROC << 16 | SEQ) and the last
@@ -72,12 +72,15 @@ struct cr__srtp_rx {
     uint8_t rtp_seen, rtcp_seen;
 };
 
+/* Ordered for the fan-out, where each packet goes to a different session and so starts with cold
+ * cache lines: protect reads the first line (profile, table size, the first outbound SSRCs) and the
+ * line of tx_rtp's cipher pointer and salt. The session is allocated on a 64-byte boundary. */
 struct cr_srtp {
     enum cr_srtp_profile profile;
+    unsigned n_tx, n_rx;
+    struct cr__srtp_tx tx[CR_SRTP_TX_SSRCS]; /* the first two in the first line */
     struct cr__srtp_keys tx_rtp, tx_rtcp, rx_rtp, rx_rtcp;
     uint64_t rx_clock; /* authenticated inbound packets so far */
-    unsigned n_tx, n_rx;
-    struct cr__srtp_tx tx[CR_SRTP_TX_SSRCS];
     struct cr__srtp_rx rx[CR_SRTP_RX_SSRCS];
 };
 
