@@ -155,6 +155,15 @@ static gboolean on_fragment(gpointer data)
 static GstBusSyncReply on_sync_message(GstBus *bus, GstMessage *msg, gpointer data)
 {
     const GstStructure *s = gst_message_get_structure(msg);
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) { /* the session prints the message only */
+        GError *err = NULL;
+        char *dbg = NULL;
+        gst_message_parse_error(msg, &err, &dbg);
+        fprintf(stderr, "record: error from %s: %s (%s)\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)),
+                err ? err->message : "?", dbg ? dbg : "no details");
+        g_clear_error(&err);
+        g_free(dbg);
+    }
     if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT || s == NULL)
         return GST_BUS_PASS;
     gboolean opened = gst_structure_has_name(s, "splitmuxsink-fragment-opened");
@@ -167,6 +176,51 @@ static GstBusSyncReply on_sync_message(GstBus *bus, GstMessage *msg, gpointer da
         g_idle_add(on_fragment, ev);
     }
     return GST_BUS_PASS;
+}
+
+/* Times as mp4mux needs them, kept per stream: every buffer has a PTS (mp4mux fails the whole
+ * file on one without), DTS never decreases, and PTS is not before DTS. A lost packet or a
+ * jitter-buffer reset can break either under load; one bad timestamp must not end a recording. */
+struct ts_guard {
+    GstClockTime last_pts, last_dts;
+    guint64 fixed;
+};
+
+static GstPadProbeReturn guard_times(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct ts_guard *g = data;
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstClockTime pts = GST_BUFFER_PTS(b), dts = GST_BUFFER_DTS(b);
+    gboolean bad = !GST_CLOCK_TIME_IS_VALID(pts) ||
+                   (GST_CLOCK_TIME_IS_VALID(dts) && GST_CLOCK_TIME_IS_VALID(g->last_dts) && dts < g->last_dts) ||
+                   (GST_CLOCK_TIME_IS_VALID(dts) && pts < dts);
+    if (bad) {
+        if (!GST_CLOCK_TIME_IS_VALID(pts) && !GST_CLOCK_TIME_IS_VALID(g->last_pts))
+            return GST_PAD_PROBE_DROP; /* nothing to place it after */
+        b = gst_buffer_make_writable(b);
+        if (!GST_CLOCK_TIME_IS_VALID(pts))
+            pts = g->last_pts + GST_MSECOND;
+        if (GST_CLOCK_TIME_IS_VALID(dts) && GST_CLOCK_TIME_IS_VALID(g->last_dts) && dts < g->last_dts)
+            dts = g->last_dts;
+        if (GST_CLOCK_TIME_IS_VALID(dts) && pts < dts)
+            pts = dts;
+        GST_BUFFER_PTS(b) = pts;
+        GST_BUFFER_DTS(b) = dts;
+        GST_PAD_PROBE_INFO_DATA(info) = b;
+        if (g->fixed++ == 0)
+            fprintf(stderr, "warning: %s: fixed a buffer's times for the muxer\n", GST_PAD_NAME(pad));
+    }
+    g->last_pts = pts;
+    if (GST_CLOCK_TIME_IS_VALID(dts))
+        g->last_dts = dts;
+    return GST_PAD_PROBE_OK;
+}
+
+static void add_guard(GstPad *pad)
+{
+    struct ts_guard *g = g_new0(struct ts_guard, 1);
+    g->last_pts = g->last_dts = GST_CLOCK_TIME_NONE;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, guard_times, g, g_free);
 }
 
 static const char *branch_for(gboolean video)
@@ -202,6 +256,7 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     gst_object_unref(sink);
     if (ok && !*linked) {
         GstPad *src = gst_element_get_static_pad(bin, "src");
+        add_guard(src);
         if (gst_pad_link(src, video ? r->vpad : r->apad) != GST_PAD_LINK_OK)
             fprintf(stderr, "warning: cannot record the %s stream\n", video ? "video" : "audio");
         gst_object_unref(src);
