@@ -46,7 +46,7 @@ declare -A WANT=([h]=1920x1080 [m]=1280x720 [l]=640x360)
 for r in h m l; do
     tok=$(token --class lesson --role classroom --classroom room-$r)
     eval "TOK_$r=\$tok"
-    "$CLIENT" attend --headless --duration 20 --token "$tok" "$BASE/whep/lesson" >"$OUT/attend-$r.log" \
+    "$CLIENT" attend --headless --duration 26 --token "$tok" "$BASE/whep/lesson" >"$OUT/attend-$r.log" \
         2>"$OUT/attend-$r.err" &
     PIDS+=("$!")
     eval "ATT_$r=$!"
