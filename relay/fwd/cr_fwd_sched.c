@@ -6,7 +6,7 @@
  *
  * A subscriber's streams become subscriptions in its classroom: audio, and video whose role follows
  * what it watches (the class's main publisher is the teacher camera, a stage view the stage, any
- * other publisher another classroom). Every 100 ms the worker measures each publisher layer's bitrate
+ * other publisher another classroom). Every 250 ms the worker measures each publisher layer's bitrate
  * on the wire, turns its classrooms' feedback (NACKs, receiver reports, REMB) into loss reports for
  * their estimators, and runs the allocator; a join, leave or source change runs it at the end of the
  * same loop turn. A subscriber with no layer of its own choosing then aims at the allocator's layer
@@ -26,9 +26,9 @@
 #define RATE_WINDOW_US 1000000u   /* a layer's bitrate: bytes over this window ... */
 #define FIRST_RATE_US 250000u     /* ... or, before its first whole window, over this much */
 #define LAYER_IDLE_US 1000000u    /* a layer with no packet for this long is not being sent */
-#define REPORT_LAG_US 150000u     /* a loss report judges packets sent at least this (+ RTT) ago ... */
-#define REPORT_WINDOW_US 300000u  /* ... over this much send time (more, up to the ring, for ... */
-#define REPORT_MIN_PACKETS 30u    /* ... at least this many packets) */
+#define REPORT_MIN_US 200000u     /* a classroom's loss report covers at least this ... */
+#define REPORT_MIN_PACKETS 20u    /* ... and this many packets, or ... */
+#define REPORT_MAX_US 1000000u    /* ... this long */
 #define NACK_FRESH_US 10000000u   /* receivers that NACKed this recently: loss from NACKs, not RRs */
 #define REMB_TTL_US 5000000u
 #define DEFAULT_ROOM "default"    /* the default school's shared classroom (overflow) */
@@ -149,19 +149,6 @@ static uint32_t place(cr__wsched_t *s, const cr_peer_t *p, uint64_t now)
     if (sc < 0)
         sc = (int)s->default_school;
     r = cr_topo_add_room(t, (uint32_t)sc, room, s->room_bps, s->target, now);
-    /* A school holds at most 64 classrooms (the pacer's masks): more classrooms met in tokens go to
-     * "<school>-2", "<school>-3", ... (docs/CONFIG.md), not into one shared classroom link. */
-    for (int k = 2; r == CR_EFULL && k <= 64; k++) {
-        char name[CR_SCHED_NAME_MAX + 1];
-        snprintf(name, sizeof(name), "%.61s-%d", cr_topo_school(t, (uint32_t)sc)->name, k);
-        int o = cr_topo_find_school(t, name);
-        if (o < 0)
-            o = cr_topo_add_school(t, name, cr_topo_school(t, (uint32_t)sc)->link.capacity_bps,
-                                   cr_topo_school(t, (uint32_t)sc)->link.target, now);
-        if (o < 0)
-            break;
-        r = cr_topo_add_room(t, (uint32_t)o, room, s->room_bps, s->target, now);
-    }
     if (r < 0) {
         cr_log(CR_LOG_WARN, "sched", "classroom '%s' shares the '%s' link: %s", room, DEFAULT_ROOM, cr_strerror(r));
         return s->default_room;
@@ -283,29 +270,17 @@ int cr__sched_layer_to_pub(const cr_peer_t *pub, int sched_layer)
 
 /* --- feedback --- */
 
-void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq, uint64_t sent_us)
+void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq)
 {
     if (!w->sch.ready || sub->sched_room == CR_SCHED_NONE)
         return;
     if (ss->nack_seen && (int16_t)(seq - ss->nack_hi) <= 0)
         return; /* asked again: counted once */
-    if (cr__pace_was_dropped(w, ss->ssrc, seq))
-        return; /* the pacer dropped it: not the link's loss */
     ss->nack_seen = 1;
     ss->nack_hi = seq;
     cr__room_fb_t *fb = &w->sch.fb[sub->sched_room];
+    fb->nack_lost++;
     fb->last_nack_us = w->now_us;
-    /* The interval it was sent in (newest first); before the ring: too old to judge. */
-    for (unsigned k = 0; k < fb->ring_n; k++) {
-        cr__fb_snap_t *x = &fb->ring[(fb->ring_pos + CR_FB_RING - 1 - k) % CR_FB_RING];
-        if (sent_us > x->t_us) {
-            if (k == 0)
-                fb->lost_open++;
-            else
-                fb->ring[(fb->ring_pos + CR_FB_RING - k) % CR_FB_RING].lost++;
-            return;
-        }
-    }
 }
 
 void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint8_t fraction_lost,
@@ -318,7 +293,7 @@ void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *s
         uint32_t expected = ext_high_seq - ss->rr_ext_seq;
         if (expected < 1000000u) {
             fb->rr_expected += expected;
-            fb->rr_lost += (uint64_t)expected * fraction_lost / 256u;
+            fb->rr_lost += (uint32_t)((uint64_t)expected * fraction_lost / 256u);
         }
     }
     ss->rr_seen = 1;
@@ -327,56 +302,34 @@ void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *s
         fb->rtt_us = ss->rtt_us;
 }
 
-/* Closes the classroom's current interval and reports the loss of the packets sent between
- * REPORT_LAG_US + RTT + REPORT_WINDOW_US and REPORT_LAG_US + RTT ago (and after its last back-off) to its
- * estimator, once at least REPORT_MIN_PACKETS were sent then. */
+/* A classroom's loss report to its estimator once its window is long enough. */
 static void room_report(cr__wsched_t *s, uint32_t r, uint64_t now)
 {
     cr_room_t *room = cr_topo_room(&s->topo, r);
     cr__room_fb_t *fb = &s->fb[r];
-    fb->ring[fb->ring_pos] = (cr__fb_snap_t){now, room->link.sent_packets, room->link.sent_bytes, fb->rr_lost,
-                                             fb->rr_expected, fb->lost_open};
-    fb->lost_open = 0;
-    fb->ring_pos = (fb->ring_pos + 1) % CR_FB_RING;
-    if (fb->ring_n < CR_FB_RING)
-        fb->ring_n++;
-    /* Walk back from the newest interval: skip those ending within the lag, sum those after. */
-    const cr__fb_snap_t *end = NULL, *start = NULL;
-    uint64_t lost = 0, lag = REPORT_LAG_US + (uint64_t)fb->rtt_us; /* a NACK takes queueing + a round trip */
-    for (unsigned k = 0; k + 1 < fb->ring_n; k++) {
-        const cr__fb_snap_t *x = &fb->ring[(fb->ring_pos + CR_FB_RING - 1 - k) % CR_FB_RING];
-        const cr__fb_snap_t *prev = &fb->ring[(fb->ring_pos + CR_FB_RING - 2 - k) % CR_FB_RING];
-        if (now - x->t_us < lag)
-            continue;
-        if (prev->t_us < fb->after_us)
-            break; /* sent before the last back-off */
-        if (end == NULL)
-            end = x;
-        start = prev;
-        lost += x->lost;
-        uint64_t span = end->t_us - start->t_us, n = end->pkts - start->pkts;
-        if (n >= REPORT_MIN_PACKETS && (span >= REPORT_WINDOW_US || (span >= REPORT_WINDOW_US / 3 && lost * 5 > n)))
-            break; /* (heavy loss, over 20 %, is clear from a third of the window: a capacity drop) */
+    uint64_t el = now - fb->win_start_us, pkts = room->link.sent_packets - fb->win_pkts0;
+    if (fb->win_start_us != 0) {
+        if (el < REPORT_MIN_US || (pkts < REPORT_MIN_PACKETS && el < REPORT_MAX_US))
+            return;
+        int by_nack = fb->last_nack_us != 0 && now - fb->last_nack_us < NACK_FRESH_US;
+        double loss = 0;
+        if (by_nack && pkts > 0)
+            loss = (double)fb->nack_lost / (double)pkts;
+        else if (!by_nack && fb->rr_expected > 0)
+            loss = (double)fb->rr_lost / (double)fb->rr_expected;
+        if (pkts > 0 || fb->rr_expected > 0) {
+            uint64_t bps = (room->link.sent_bytes - fb->win_bytes0) * 8u * 1000000u / el;
+            cr_est_on_report(&room->est, loss, fb->rtt_us, bps, (uint32_t)pkts, now);
+            fb->loss = loss;
+        }
     }
-    if (end == NULL || end->pkts - start->pkts < REPORT_MIN_PACKETS)
-        return;
-    uint64_t el = end->t_us - start->t_us, pkts = end->pkts - start->pkts;
-    uint64_t rr_exp = end->rr_expected - start->rr_expected;
-    int by_nack = fb->last_nack_us != 0 && now - fb->last_nack_us < NACK_FRESH_US;
-    double loss = 0;
-    if (by_nack)
-        loss = (double)lost / (double)pkts;
-    else if (rr_exp > 0)
-        loss = (double)(end->rr_lost - start->rr_lost) / (double)rr_exp;
-    uint64_t before = room->est.last_dec_us;
-    cr_est_on_report(&room->est, loss, fb->rtt_us, (end->bytes - start->bytes) * 8u * 1000000u / el, (uint32_t)pkts,
-                     now);
-    fb->loss = loss;
-    if (room->est.last_dec_us != before)
-        fb->after_us = now; /* the next report judges what is sent at the new rate */
+    fb->win_start_us = now;
+    fb->win_pkts0 = room->link.sent_packets;
+    fb->win_bytes0 = room->link.sent_bytes;
+    fb->nack_lost = fb->rr_lost = fb->rr_expected = 0;
 }
 
-/* The 100 ms tick: layer bitrates, REMB and loss reports. */
+/* The 250 ms tick: layer bitrates, REMB and loss reports. */
 static void tick(struct cr_worker *w, uint64_t now)
 {
     cr__wsched_t *s = &w->sch;
@@ -466,10 +419,6 @@ void cr__sched_turn(struct cr_worker *w)
         s->next_tick_us = now + CR_SCHED_TICK_US;
         tick(w, now);
         s->dirty = 1;
-        if (now >= s->next_publish_us) {
-            s->next_publish_us = now + CR_LINK_PUBLISH_US;
-            s->publish = 1;
-        }
     }
     if (!s->dirty)
         return;
@@ -487,9 +436,5 @@ void cr__sched_turn(struct cr_worker *w)
         cr_peer_t *p = cr_container_of(it, cr_peer_t, worker_link);
         if (p->role == CR_PEER_SUBSCRIBER && p->sched_room != CR_SCHED_NONE)
             apply(&s->topo, p, now);
-    }
-    if (s->publish) {
-        s->publish = 0;
-        cr__stats_publish_links(w);
     }
 }

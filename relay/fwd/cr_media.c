@@ -286,36 +286,20 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
             ps = &pub->pub[i];
     CR_STAT_ADD(w, nacks_in, 1);
     sub->nacks_in++;
-    int self_dropped = 0;
     for (int i = 0; i < n && ps != NULL; i++) {
         uint16_t src_seq;
         size_t len;
         cr_rtp_hdr_t h;
-        if (cr__pace_was_dropped(w, ss->ssrc, seqs[i])) {
-            self_dropped = 1; /* our pacer dropped it: resending would only feed the congestion */
-            continue;
-        }
-        if (cr__pace_is_waiting(w, ss->ssrc, seqs[i]))
-            continue; /* still in our pacer (a later packet of a higher band overtook it): it comes */
         if (cr_rewriter_unmap_seq(&ss->rw, seqs[i], &src_seq) != 0)
             continue;
         const uint8_t *pkt = cr_history_get(&ps->hist, src_seq, w->now_us, 1000000u, &len);
         if (pkt == NULL || cr_rtp_parse(pkt, len, &h) != 0)
             continue;
-        /* The relay sent it, so it was lost on the way: a loss on the subscriber's link, counted at
-         * the time it was sent (else about when it arrived: history keeps that). */
-        uint64_t sent = cr__pace_sent_at(w, ss->ssrc, seqs[i]);
-        cr__sched_on_nack(w, sub, ss, seqs[i], sent ? sent : ps->hist.slots[src_seq & (ps->hist.n_slots - 1)].put_us);
+        /* The relay sent it, so it was lost on the way: a loss on the subscriber's link. */
+        cr__sched_on_nack(w, sub, ss, seqs[i]);
         send_rtp(w, sub, ss, &h, CR_BAND_RTX, 0);
         sub->retransmits++;
         CR_STAT_ADD(w, retransmits, 1);
-    }
-    if (self_dropped && ss->kind == CR_SDP_VIDEO && !ss->need_keyframe) {
-        /* What follows a dropped packet cannot be decoded: forward nothing more until a keyframe
-         * (asked for now), numbered on from here so that only the dropped packets are missing. */
-        ss->need_keyframe = 1;
-        cr_rewriter_switch(&ss->rw);
-        cr__fanout_request_target(sub);
     }
 }
 

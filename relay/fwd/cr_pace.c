@@ -24,80 +24,6 @@
 
 #define PACE_OUT 64          /* items per cr_pacer_dequeue call */
 #define TIMER_SLACK_US 50    /* a deadline this close is served now rather than by the timer */
-#define DROPPED_SLOTS 8192   /* remembered dropped packets (a few hundred ms of drops at most rates) */
-#define SENT_SLOTS 32768     /* send times remembered (about a second at 30k packets/s) */
-
-static uint32_t pkt_hash(uint32_t ssrc, uint16_t seq)
-{
-    return ((ssrc * 2654435761u) ^ (seq * 40503u)) % DROPPED_SLOTS;
-}
-
-/* The (SSRC << 16 | seq) + 1 key of the RTP packet in a slot (its header is in clear under SRTP),
- * or 0 for RTCP. */
-static uint64_t slot_key(const cr__pace_slot_t *ps, uint32_t *h)
-{
-    if (ps->len < 12 || (ps->buf[1] >= 192 && ps->buf[1] <= 223))
-        return 0;
-    uint32_t ssrc = (uint32_t)ps->buf[8] << 24 | (uint32_t)ps->buf[9] << 16 | (uint32_t)ps->buf[10] << 8 | ps->buf[11];
-    uint16_t seq = (uint16_t)(ps->buf[2] << 8 | ps->buf[3]);
-    *h = pkt_hash(ssrc, seq);
-    return ((uint64_t)ssrc << 16 | seq) + 1;
-}
-
-/* A slot leaves the pacer (sent or dropped): it no longer waits. */
-static void unwait(cr__wsched_t *s, uint32_t slot)
-{
-    uint32_t h;
-    uint64_t k = slot_key(&s->pool[slot], &h);
-    if (k != 0 && s->waiting[h] == k)
-        s->waiting[h] = 0;
-}
-
-/* Remembers the RTP packet of a slot the pacer drops, then returns the slot to the pool. */
-static void drop_slot(struct cr_worker *w, uint32_t slot)
-{
-    cr__wsched_t *s = &w->sch;
-    uint32_t h;
-    uint64_t k = slot_key(&s->pool[slot], &h);
-    unwait(s, slot);
-    if (k != 0)
-        s->dropped[h] = k;
-    CR_STAT_ADD(w, drop_pacer, 1);
-    cr__pace_release(w, slot);
-}
-
-int cr__pace_was_dropped(const struct cr_worker *w, uint32_t ssrc, uint16_t seq)
-{
-    const cr__wsched_t *s = &w->sch;
-    return s->dropped != NULL && s->dropped[pkt_hash(ssrc, seq)] == ((uint64_t)ssrc << 16 | seq) + 1;
-}
-
-/* Notes when the RTP packet in buf (len bytes, protected) left. */
-static void note_sent(cr__wsched_t *s, const uint8_t *buf, size_t len, uint64_t now_us)
-{
-    if (s->sent_at == NULL || len < 12 || (buf[1] >= 192 && buf[1] <= 223))
-        return;
-    uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
-    uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
-    uint64_t *e = s->sent_at[((ssrc * 2654435761u) ^ (seq * 40503u)) % SENT_SLOTS];
-    e[0] = ((uint64_t)ssrc << 16 | seq) + 1;
-    e[1] = now_us;
-}
-
-uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq)
-{
-    const cr__wsched_t *s = &w->sch;
-    if (s->sent_at == NULL)
-        return 0;
-    const uint64_t *e = s->sent_at[((ssrc * 2654435761u) ^ (seq * 40503u)) % SENT_SLOTS];
-    return e[0] == ((uint64_t)ssrc << 16 | seq) + 1 ? e[1] : 0;
-}
-
-int cr__pace_is_waiting(const struct cr_worker *w, uint32_t ssrc, uint16_t seq)
-{
-    const cr__wsched_t *s = &w->sch;
-    return s->waiting != NULL && s->waiting[pkt_hash(ssrc, seq)] == ((uint64_t)ssrc << 16 | seq) + 1;
-}
 
 int cr__pace_init(struct cr_worker *w)
 {
@@ -110,20 +36,12 @@ int cr__pace_init(struct cr_worker *w)
     cr_pacer_params_default(&pp);
     pp.max_items = CR_PACE_ITEMS;
     pp.room_max_items = CR_PACE_ROOM_ITEMS;
-    /* A classroom's bucket runs 10 % above its budget: the allocation fills the budget on average,
-     * and a keyframe copied to several of its sessions then drains at about the link's own rate
-     * (capacity x 0.9 x 1.1, or just above the estimate) instead of queueing at the average. The
-     * school's runs at its budget: a keyframe storm over its classrooms stays under it (goal 5). */
-    pp.room_factor = 1.1;
     int err = cr_pacer_init(&s->pacer, &s->topo, &pp);
     if (err != 0)
         return err;
     /* calloc of this size maps zero pages: the pool costs memory only as far as it is used. */
     s->pool = calloc(CR_PACE_POOL, sizeof(*s->pool));
-    s->dropped = calloc(DROPPED_SLOTS, sizeof(*s->dropped));
-    s->waiting = calloc(DROPPED_SLOTS, sizeof(*s->waiting));
-    s->sent_at = calloc(SENT_SLOTS, sizeof(*s->sent_at));
-    if (s->pool == NULL || s->dropped == NULL || s->waiting == NULL || s->sent_at == NULL)
+    if (s->pool == NULL)
         return CR_ENOMEM;
     for (uint32_t i = 0; i < CR_PACE_POOL; i++)
         s->pool[i].next = i + 1 < CR_PACE_POOL ? i + 1 : CR_SCHED_NONE;
@@ -141,12 +59,7 @@ void cr__pace_dispose(struct cr_worker *w)
     if (s->pacer.items != NULL)
         cr_pacer_dispose(&s->pacer);
     free(s->pool);
-    free(s->dropped);
-    free(s->waiting);
-    free(s->sent_at);
-    s->sent_at = NULL;
     s->pool = NULL;
-    s->dropped = s->waiting = NULL;
     if (s->timerfd >= 0)
         close(s->timerfd);
     s->timerfd = -1;
@@ -192,8 +105,6 @@ void cr__pace_commit(struct cr_worker *w, const cr_peer_t *to, cr__tx_t *tx, siz
 {
     cr__wsched_t *s = &w->sch;
     if (tx->slot == CR_SCHED_NONE) {
-        if (tx->room != CR_SCHED_NONE)
-            note_sent(s, tx->buf, len, w->now_us);
         if (recv_us != 0)
             cr__worker_send_commit_media(w, to, len);
         else
@@ -216,16 +127,13 @@ void cr__pace_commit(struct cr_worker *w, const cr_peer_t *to, cr__tx_t *tx, siz
     memcpy(&ps->addr, &to->addr, to->addr_len);
     cr_pacer_out_t ev;
     int r = cr_pacer_enqueue(&s->pacer, tx->room, (enum cr_band)tx->band, tx->slot, (uint32_t)len, w->now_us, &ev);
-    if (r >= 0) {
-        uint32_t h;
-        uint64_t k = slot_key(ps, &h);
-        if (k != 0)
-            s->waiting[h] = k;
+    if (r == 1) {
+        cr__pace_release(w, ev.handle); /* queued video pushed out by audio or RTCP */
+        CR_STAT_ADD(w, drop_pacer, 1);
+    } else if (r < 0) {
+        cr__pace_release(w, tx->slot);
+        CR_STAT_ADD(w, drop_pacer, 1);
     }
-    if (r == 1)
-        drop_slot(w, ev.handle); /* queued video pushed out by audio or RTCP */
-    else if (r < 0)
-        drop_slot(w, tx->slot);
     tx->slot = CR_SCHED_NONE;
 }
 
@@ -254,10 +162,9 @@ void cr__pace_run(struct cr_worker *w)
         n = cr_pacer_dequeue(&s->pacer, w->now_us, out, PACE_OUT);
         for (int i = 0; i < n; i++) {
             if (out[i].dropped) {
-                drop_slot(w, out[i].handle);
+                cr__pace_release(w, out[i].handle);
+                CR_STAT_ADD(w, drop_pacer, 1);
             } else {
-                unwait(s, out[i].handle);
-                note_sent(s, s->pool[out[i].handle].buf, s->pool[out[i].handle].len, w->now_us);
                 cr__worker_send_pooled(w, out[i].handle);
                 CR_STAT_ADD(w, paced, 1);
             }

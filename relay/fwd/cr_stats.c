@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cr_worker_int.h"
 
@@ -124,9 +123,6 @@ static size_t fill_links(struct cr_worker *w, cr_link_stats_t *out, size_t cap)
     cr__wsched_t *s = &w->sch;
     cr_topo_t *t = &s->topo;
     size_t n = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t at = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     for (uint32_t k = 0; k < t->n_schools && n < cap; k++) {
         cr_school_t *sc = cr_topo_school(t, k);
         cr_link_stats_t *o = &out[n++];
@@ -134,7 +130,6 @@ static size_t fill_links(struct cr_worker *w, cr_link_stats_t *out, size_t cap)
         snprintf(o->school, sizeof(o->school), "%s", sc->name);
         o->configured = s->school_configured[k];
         fill_link(&sc->link, o);
-        o->at_unix_ms = at;
         o->degraded = sc->est.dropped;
         uint64_t sent = 0;
         for (uint16_t j = 0; j < sc->n_rooms && n < cap; j++) {
@@ -146,7 +141,6 @@ static size_t fill_links(struct cr_worker *w, cr_link_stats_t *out, size_t cap)
             snprintf(q->classroom, sizeof(q->classroom), "%s", room->name);
             q->configured = s->configured[r];
             fill_link(&room->link, q);
-            q->at_unix_ms = at;
             q->floor_bps = room->floor_bps;
             q->sent_bps = link_rate(&s->fb[r], room->link.sent_bytes, w->now_us);
             q->queued = s->pacer.items != NULL ? cr_pacer_queued(&s->pacer, r) : 0;
@@ -165,7 +159,7 @@ static size_t fill_links(struct cr_worker *w, cr_link_stats_t *out, size_t cap)
     return n;
 }
 
-void cr__stats_publish_links(struct cr_worker *w)
+static void publish_links(struct cr_worker *w)
 {
     cr__wsched_t *s = &w->sch;
     if (!s->ready)
@@ -188,9 +182,8 @@ void cr__stats_publish_links(struct cr_worker *w)
 size_t cr_worker_link_stats(cr_worker_t *w, cr_link_stats_t *out, size_t max)
 {
     pthread_mutex_lock(&w->snap_lock);
-    size_t n = w->n_link_snap, k = n < max ? n : max;
-    if (k > 0)
-        memcpy(out, w->link_snap, k * sizeof(*out));
+    size_t n = w->n_link_snap;
+    memcpy(out, w->link_snap, (n < max ? n : max) * sizeof(*out));
     pthread_mutex_unlock(&w->snap_lock);
     return n;
 }
@@ -226,14 +219,14 @@ void cr__stats_publish(struct cr_worker *w)
     }
     w->n_snap = i;
     pthread_mutex_unlock(&w->snap_lock);
+    publish_links(w);
 }
 
 size_t cr_worker_peer_stats(cr_worker_t *w, cr_peer_stats_t *out, size_t max)
 {
     pthread_mutex_lock(&w->snap_lock);
-    size_t n = w->n_snap, k = n < max ? n : max;
-    if (k > 0) /* (memcpy of nothing may still not take NULL) */
-        memcpy(out, w->snap, k * sizeof(*out));
+    size_t n = w->n_snap;
+    memcpy(out, w->snap, (n < max ? n : max) * sizeof(*out));
     pthread_mutex_unlock(&w->snap_lock);
     return n;
 }

@@ -146,7 +146,6 @@ typedef struct cr_link_stats {
     int kind;              /* classroom: enum cr_sched_kind of the class it attends */
     int degraded;          /* showed congestion in the last second */
     char limit[16];        /* classroom: the link that bounded its allocation ("", "classroom", "school") */
-    uint64_t at_unix_ms;   /* when the worker took these figures (wall clock, ms) */
 } cr_link_stats_t;
 
 /**

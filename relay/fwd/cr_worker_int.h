@@ -20,8 +20,7 @@
 #define CR_ADDR_BUCKETS 4096
 #define CR_TICK_MS 10
 #define CR_KEYFRAME_INTERVAL_US 500000u /* merged PLI/FIR: at most one per stream per 500 ms */
-#define CR_SCHED_TICK_US 100000u        /* feedback and allocation this often (and on every change) */
-#define CR_LINK_PUBLISH_US 100000u      /* the link snapshot for the control plane this often */
+#define CR_SCHED_TICK_US 250000u        /* allocation at least this often (and on every change) */
 #define CR_PACE_ITEMS 8192              /* packets the pacer may hold (all classrooms of a worker) */
 #define CR_PACE_ROOM_ITEMS 1024         /* ... for one classroom */
 /* The packet pool: the pacer's items, the send batch's, and a reserve so that audio and RTCP always
@@ -39,29 +38,15 @@ typedef struct cr__pace_slot {
     uint8_t buf[CR_PKT_BUF];
 } cr__pace_slot_t;
 
-/* Per classroom: its feedback. Every tick closes an interval of send time with what the pacer released
- * toward the link in it; a NACKed packet's loss is counted in the interval it was sent in (from its
- * time in the history ring), so a loss report judges packets sent long enough ago for their NACKs to
- * have arrived, whatever the queue and round trip (a report over "NACKs that arrived lately" sets
- * old losses against new packets and backs off twice for one loss). */
-#define CR_FB_RING 24
-typedef struct cr__fb_snap {
-    uint64_t t_us;          /* the interval's end (its start is the previous one's end) */
-    uint64_t pkts, bytes;   /* released toward the link by then (running totals) */
-    uint64_t rr_lost, rr_expected; /* receiver reports by then (running totals) */
-    uint32_t lost;          /* NACKed packets sent in the interval */
-} cr__fb_snap_t;
-
+/* Per classroom: the feedback gathered since its estimator's last report. */
 typedef struct cr__room_fb {
-    uint32_t lost_open;     /* NACKed packets sent after the newest interval's end */
-    uint64_t rr_lost, rr_expected; /* from receiver reports (running totals) */
+    uint64_t win_start_us, win_pkts0, win_bytes0; /* the link's sent counters at the window's start */
+    uint32_t nack_lost;         /* sequence numbers its receivers NACKed that the relay had sent */
+    uint32_t rr_lost, rr_expected; /* from receiver reports */
     uint32_t rtt_us;
-    uint64_t last_nack_us;  /* losses come from NACKs once any receiver NACKs */
-    uint64_t remb_sum;      /* fresh REMBs of its receivers (summed at the tick) */
-    uint64_t after_us;      /* its estimator last backed off: judge only what was sent since */
-    double loss;            /* of the last report */
-    cr__fb_snap_t ring[CR_FB_RING];
-    unsigned ring_n, ring_pos; /* ring_pos: where the next interval goes */
+    uint64_t last_nack_us;      /* losses come from NACKs once any receiver NACKs */
+    uint64_t remb_sum;          /* fresh REMBs of its receivers (summed at the tick) */
+    double loss;                /* of the last report window */
     uint64_t rate_bytes0, rate_us0, sent_bps; /* the actual rate over ~1 s, for visibility */
 } cr__room_fb_t;
 
@@ -70,8 +55,6 @@ typedef struct cr__wsched {
     int ready;  /* topology built */
     int pacing; /* [sched] pacing */
     int dirty;  /* a join, leave, source or layer change: allocate at the end of the loop turn */
-    int publish; /* publish the link snapshot after this turn's allocation */
-    uint64_t next_publish_us;
     cr_topo_t topo;
     cr_pacer_t pacer;
     cr_alloc_params_t alloc;
@@ -89,15 +72,6 @@ typedef struct cr__wsched {
     uint32_t pool_free;
     int timerfd;
     uint64_t timer_at; /* when the pacer's timer is armed for, 0 = not armed */
-    /* RTP packets the pacer dropped, (SSRC << 16 | seq) + 1 by hash: a receiver's NACK of one of
-     * them is the relay's own drop, not a loss on its link (the estimator must not see it). */
-    uint64_t *dropped;
-    /* RTP packets waiting in the pacer, likewise: a NACK for one (the receiver saw a later packet
-     * overtake it from a higher band) is neither a loss nor a reason to resend. */
-    uint64_t *waiting;
-    /* When each recent RTP packet toward a subscriber left (the pacer released it): a NACKed
-     * packet's loss belongs to the interval it was sent in. (key, time) by hash. */
-    uint64_t (*sent_at)[2];
 } cr__wsched_t;
 
 typedef struct cr_class {
@@ -203,9 +177,6 @@ int cr__fanout_pick_layer(const cr_peer_t *pub, const cr_peer_t *sub, uint64_t n
 
 /* cr_stats.c */
 void cr__stats_publish(struct cr_worker *w);
-/* The link snapshot, rebuilt at each scheduler tick (250 ms) so that the control plane sees a
- * capacity change followed within a fraction of a second. */
-void cr__stats_publish_links(struct cr_worker *w);
 
 /* cr_fwd_sched.c: the scheduler in the worker (topology, layers, feedback, allocation) */
 int cr__sched_init(struct cr_worker *w);
@@ -216,7 +187,7 @@ void cr__sched_detach(struct cr_worker *w, cr_peer_t *sub);
 /* Once per loop turn: the 250 ms tick (layer rates, feedback, allocation) or, when dirty, allocation. */
 void cr__sched_turn(struct cr_worker *w);
 /* Feedback from a subscriber's RTCP. */
-void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq, uint64_t sent_us);
+void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq);
 void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint8_t fraction_lost,
                          uint32_t ext_high_seq);
 /* Publisher layer i of pub in the scheduler's order (lowest bitrate first) -> its pub[] index. */
@@ -240,12 +211,6 @@ void cr__pace_cancel(struct cr_worker *w, cr__tx_t *tx);
 void cr__pace_run(struct cr_worker *w);
 /* Returns a pool slot (after its datagram was sent, or when it is dropped). */
 void cr__pace_release(struct cr_worker *w, uint32_t slot);
-/* Whether the pacer dropped this subscriber RTP packet (recently): see cr__wsched_t.dropped. */
-int cr__pace_was_dropped(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
-/* Whether it is waiting in the pacer now. */
-int cr__pace_is_waiting(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
-/* When it left the relay (cr__wsched_t.sent_at), 0 if not known. */
-uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
 /* Adds a pool slot's datagram to the send batch. */
 void cr__worker_send_pooled(struct cr_worker *w, uint32_t slot);
 

@@ -113,9 +113,6 @@ typedef struct cr_est {
     int64_t owd_cur_min, owd_prev_min;
     uint64_t owd_block_start, queue_us, queue_since_us;
     int owd_valid;
-    /* loss reports (cr_est_on_report) */
-    double clean_sent_bps; /* the rate sent in the last report with loss below loss_low */
-    uint8_t report_lossy;  /* the last report's loss was at least loss_low */
     /* shared bottleneck: the school backs off instead of this link */
     double pre_dec_bps;
     uint64_t shared_until_us;
@@ -153,15 +150,12 @@ void cr_est_on_rr(cr_est_t *e, uint8_t fraction_lost, uint32_t rtt_us, uint64_t 
  * the estimate (the one transport-wide feedback drives otherwise, so the school's shared-bottleneck
  * detector and cr_est_school_congested work the same), and the acknowledged and sent rates:
  *   - loss above loss_high: congestion. At most once per 300 ms + RTT, the estimate falls to the
- *     smaller of estimate x (1 - loss / 2) and beta x what the link delivered, sent x (1 - loss), so
- *     a capacity drop is followed within one report. None while the school link is the
+ *     smaller of estimate x (1 - loss / 2) and beta_mild x what the link delivered, sent x (1 - loss),
+ *     so a capacity drop is followed within one report. None while the school link is the
  *     bottleneck (cr_est_school_congested).
  *   - loss below loss_low: it rises by mult_inc_per_s per second near the rate that last congested
- *     (for 3 s after that congestion) and by report_inc_per_s otherwise, up to the capacity.
- *   - in between: it holds, unless this is the second such report in a row and more is sent than
- *     in the last clean report (the loss came with the rate: a small overshoot, which without delay
- *     feedback would otherwise persist); then it falls to beta_mild x delivered. Loss at a rate
- *     that was clean before (a lossy radio link) does not lower it.
+ *     and by report_inc_per_s above it, up to the capacity.
+ *   - in between: it holds.
  * Start such links at their capacity (start_bps = 0): without delay feedback only loss can find a
  * lower one. Do not feed the same losses through cr_est_on_rr as well.
  */

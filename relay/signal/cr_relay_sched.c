@@ -327,7 +327,6 @@ static json_t *link_json(const cr_link_stats_t *l)
                           (json_int_t)l->sent_bps, "sent_packets", (json_int_t)l->sent_packets, "dropped",
                           (json_int_t)l->dropped, "subscriptions", (json_int_t)l->subscriptions, "degraded",
                           (json_int_t)l->degraded);
-    json_object_set_new(j, "at_ms", json_integer((json_int_t)l->at_unix_ms)); /* when the worker took them */
     if (l->classroom[0] != '\0') {
         json_object_set_new(j, "floor_bps", json_integer((json_int_t)l->floor_bps));
         json_object_set_new(j, "queued", json_integer(l->queued));
@@ -389,17 +388,6 @@ json_t *cr__sched_status_json(cr_relay_t *r)
     free(out);
     free(buf);
     json_object_set_new(j, "links", links);
-    /* The relay-added latency histograms as they are (log-linear microseconds, cr_worker.c), so that
-     * a test bed can take percentiles over a window by differencing two readings. */
-    json_t *hists = json_array();
-    for (unsigned w = 0; w < r->n_workers; w++) {
-        json_t *h = json_array();
-        const cr_worker_stats_t *st = cr_worker_stats(r->workers[w]);
-        for (unsigned b = 0; b < CR_LAT_BUCKETS; b++)
-            json_array_append_new(h, json_integer((json_int_t)atomic_load(&st->latency_hist[b])));
-        json_array_append_new(hists, h);
-    }
-    json_object_set_new(j, "latency_hist", hists);
     json_object_set_new(j, "subscribers", subscribers_json(r));
     if (r->sched != NULL)
         json_object_set_new(j, "admission", admission_json(r->sched));
