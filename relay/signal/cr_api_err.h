@@ -47,8 +47,7 @@
     X(INTERNAL, 5001, 500, "internal error")                                               \
     X(CLASS_FULL, 5031, 503, "class has reached its subscriber limit")                     \
     X(RELAY_FULL, 5032, 503, "relay has reached its session or class limit")               \
-    X(PARTICIPANTS_FULL, 5033, 503, "too many participants or connections")                \
-    X(LINK_FULL, 5034, 503, "a link cannot carry the class's floor")
+    X(PARTICIPANTS_FULL, 5033, 503, "too many participants or connections")
 
 enum cr_api_err {
 #define CR__API_ENUM(name, code, status, text) CR_API_##name = code,
@@ -63,7 +62,7 @@ int cr_api_err_status(int code);
 const char *cr_api_err_text(int code);
 
 /** Number of codes in the table. */
-#define CR_API_ERR_COUNT 42
+#define CR_API_ERR_COUNT 41
 
 /** Position of code in the table (0..CR_API_ERR_COUNT-1), or -1 for an unknown code. */
 int cr_api_err_index(int code);
