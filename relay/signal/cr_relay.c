@@ -401,8 +401,6 @@ static int create_session(cr_relay_t *r, enum cr_peer_role role, offer_ctx_t *o,
     }
     /* A classroom's WHIP is an additional source; only the teacher's replaces the main one. */
     peer->is_main = role == CR_PEER_PUBLISHER && o->claims.role == CR_ROLE_TEACHER;
-    /* Its place in the bandwidth scheduler's tree: the token's school and classroom (its sub). */
-    cr_peer_set_place(peer, o->claims.school, o->claims.sub, (int)o->cls->d.kind, o->view == CR__VIEW_STAGE);
     cr__session_t *s = calloc(1, sizeof(*s));
     if (s == NULL || reply_answer(o, out) != 0 || cr_worker_add_peer(r->workers[o->cls->worker], peer) != 0) {
         free(s);
@@ -544,8 +542,6 @@ static int start_workers(cr_relay_t *r, const cr_conf_t *conf, char *err, size_t
             .consent_timeout_s = conf->consent_timeout_s,
             .dtls_ctx = r->dtls_ctx,
             .events = &r->events,
-            .conf = &r->conf,           /* the scheduler's topology */
-            .n_workers = conf->workers, /* each plans for its share of every school link */
         };
         int rc = cr_worker_new(&r->workers[i], &o);
         if (rc != 0) {
