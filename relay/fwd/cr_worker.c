@@ -175,8 +175,6 @@ void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close
     cr_log(CR_LOG_INFO, "worker", "%s %s of class '%s' closed (%s)",
            p->role == CR_PEER_PUBLISHER ? "publisher" : "subscriber", p->resource_id, p->class_id,
            cr_peer_close_reason_name(reason));
-    if (reason != CR_CLOSE_SHUTDOWN)
-        cr__worker_post_event(w, p, CR_EV_PEER_CLOSED, reason);
     addr_unlink(w, p);
     ufrag_unlink(w, p);
     cr_list_unlink(&p->worker_link);
@@ -194,8 +192,11 @@ void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close
         }
         class_release_if_empty(w, c);
     }
-    cr_peer_free(p);
     CR_STAT_ADD(w, peers, (uint_fast64_t)-1);
+    /* Posted last: whoever reads the event sees the worker's figures without this peer. */
+    if (reason != CR_CLOSE_SHUTDOWN)
+        cr__worker_post_event(w, p, CR_EV_PEER_CLOSED, reason);
+    cr_peer_free(p);
 }
 
 static void add_peer(struct cr_worker *w, cr_peer_t *p)
