@@ -33,6 +33,7 @@ struct cr_peer {
     gboolean connected;
     guint64 rx_at_connect;
     guint offer_timer, retry_timer, connect_timer, ice_bad_timer;
+    int ice_state, conn_state; /* last seen, for the error message when connecting times out */
 };
 
 enum ev_kind { EV_GATHERING, EV_CONNECTION, EV_ICE, EV_ERROR };
@@ -273,11 +274,29 @@ static gboolean on_offer_timeout(gpointer data)
 
 /* ---- connection state ----------------------------------------------------------------- */
 
+static const char *ice_state_name(int s)
+{
+    static const char *const names[] = {"new", "checking", "connected", "completed",
+                                        "failed", "disconnected", "closed"};
+    return s >= 0 && s < (int)G_N_ELEMENTS(names) ? names[s] : "?";
+}
+
+static const char *conn_state_name(int s)
+{
+    static const char *const names[] = {"new", "connecting", "connected", "disconnected",
+                                        "failed", "closed"};
+    return s >= 0 && s < (int)G_N_ELEMENTS(names) ? names[s] : "?";
+}
+
 static gboolean on_connect_timeout(gpointer data)
 {
     struct cr_peer *p = data;
     p->connect_timer = 0;
-    fail(p, "ICE/DTLS did not connect within 15 s");
+    char msg[160];
+    /* Which half stalled tells a relay problem (no ICE answer) from a DTLS one. */
+    snprintf(msg, sizeof(msg), "ICE/DTLS did not connect within 15 s (ICE %s, connection %s)",
+             ice_state_name(p->ice_state), conn_state_name(p->conn_state));
+    fail(p, msg);
     return G_SOURCE_REMOVE;
 }
 
@@ -337,9 +356,11 @@ static gboolean ev_dispatch(gpointer data)
             offer_complete(p, FALSE);
         break;
     case EV_CONNECTION:
+        p->conn_state = e->value;
         on_connection_state(p, e->value);
         break;
     case EV_ICE:
+        p->ice_state = e->value;
         on_ice_state(p, e->value);
         break;
     case EV_ERROR:

@@ -506,6 +506,9 @@ void cr_relay_poll(cr_relay_t *r)
         if (s != NULL) {
             if (ev->type == CR_EV_PEER_CONNECTED) {
                 s->connected = 1;
+                cr_log(CR_LOG_INFO, "relay",
+                       "session %s of class '%s' connected (ICE, DTLS) %llu ms after its offer", s->resource_id, s->class_id,
+                       (unsigned long long)((cr_now_us() - s->created_us) / 1000u));
                 if (s->owner->pub == s)
                     cr__participant_changed(r, s->owner);
             } else {
