@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cr_clock.h"
@@ -303,7 +304,7 @@ void cr__worker_send_commit_media(struct cr_worker *w, const cr_peer_t *to, size
 {
     unsigned i = w->n_send;
     cr__worker_send_commit(w, to, len);
-    w->srecv_us[i] = w->now_us;
+    w->srecv_us[i] = w->rx_us;
 }
 
 void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len)
@@ -371,7 +372,7 @@ void cr__worker_flush(struct cr_worker *w)
         uint64_t now = cr_now_us();
         for (unsigned i = 0; i < w->n_send; i++)
             if (w->srecv_us[i] != 0)
-                w->lat_hist[lat_bucket(now - w->srecv_us[i])]++;
+                w->lat_hist[lat_bucket(now > w->srecv_us[i] ? now - w->srecv_us[i] : 0)]++;
     }
     while (off < w->n_send) {
         int n = sendmmsg(w->fd, w->smsg + off, w->n_send - off, 0);
@@ -415,6 +416,32 @@ static void dispatch(struct cr_worker *w, uint8_t *pkt, size_t len, const struct
         CR_STAT_ADD(w, drop_malformed, 1);
 }
 
+uint64_t cr__worker_rx_time(const struct msghdr *m, uint64_t mono_us, uint64_t real_us)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        uint64_t k = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        /* The kernel stamps CLOCK_REALTIME; the age is what matters. A stamp from the future (the
+         * wall clock stepped) counts as now; an age above a second as a second, so that a step
+         * backwards cannot fill the histogram's top bucket. */
+        uint64_t age = real_us > k ? real_us - k : 0;
+        if (age > 1000000u)
+            age = 1000000u;
+        return mono_us > age ? mono_us - age : mono_us;
+    }
+    return mono_us;
+}
+
+static uint64_t real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void read_socket(struct cr_worker *w)
 {
     for (int round = 0; round < CR_RECV_ROUNDS; round++) {
@@ -425,16 +452,18 @@ static void read_socket(struct cr_worker *w)
             w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->raddr[i]);
             w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
             w->rmsg[i].msg_hdr.msg_iovlen = 1;
-            w->rmsg[i].msg_hdr.msg_control = NULL;
-            w->rmsg[i].msg_hdr.msg_controllen = 0;
+            w->rmsg[i].msg_hdr.msg_control = w->rctl[i].buf;
+            w->rmsg[i].msg_hdr.msg_controllen = sizeof(w->rctl[i].buf);
             w->rmsg[i].msg_hdr.msg_flags = 0;
         }
         int n = recvmmsg(w->fd, w->rmsg, CR_RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
         w->now_us = cr_now_us();
+        uint64_t real = real_now_us();
         for (int i = 0; i < n; i++) {
             size_t len = w->rmsg[i].msg_len;
+            w->rx_us = cr__worker_rx_time(&w->rmsg[i].msg_hdr, w->now_us, real);
             CR_STAT_ADD(w, packets_in, 1);
             CR_STAT_ADD(w, bytes_in, len);
             if (len == 0 || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
@@ -534,6 +563,8 @@ static int open_socket(const char *ip, uint16_t port)
     int size = 8 << 20; /* room for a few keyframes to many subscribers between flushes */
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    int on = 1; /* receive timestamps for the latency histogram; without them it starts at recvmmsg */
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         int e = errno;
         close(fd);

@@ -12,7 +12,10 @@
 #define CR_PKT_BUF 1600          /* one datagram plus the SRTP trailer */
 #define CR_RECV_BATCH 64         /* datagrams per recvmmsg */
 #define CR_RECV_ROUNDS 8         /* recvmmsg calls per wakeup before other work gets a turn */
-#define CR_SEND_BATCH 512        /* datagrams queued before a sendmmsg flush */
+/* Datagrams queued before a sendmmsg flush. Small enough that a packet's copies leave while the
+ * fan-out of the same packet goes on (64 copies of about 4 us each is a quarter of a millisecond);
+ * larger batches save little: the kernel's per-datagram work dominates the syscall's. */
+#define CR_SEND_BATCH 64
 #define CR_UFRAG_BUCKETS 1024
 #define CR_ADDR_BUCKETS 4096
 #define CR_TICK_MS 10
@@ -46,6 +49,11 @@ struct cr_worker {
     struct iovec riov[CR_RECV_BATCH];
     struct sockaddr_storage raddr[CR_RECV_BATCH];
     uint8_t rbuf[CR_RECV_BATCH][CR_PKT_BUF];
+    /* SCM_TIMESTAMPNS per datagram: when the kernel queued it on our socket. */
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+    } rctl[CR_RECV_BATCH];
 
     /* Send batch, flushed once per loop turn (redis's beforeSleep) or when full. */
     struct mmsghdr smsg[CR_SEND_BATCH];
@@ -63,6 +71,9 @@ struct cr_worker {
     size_t n_snap, cap_snap;
 
     uint64_t now_us; /* the current loop turn's time */
+    /* When the datagram being handled reached our socket (monotonic, from the kernel's receive
+     * timestamp): the start of the relay-added latency, so waiting in the socket counts too. */
+    uint64_t rx_us;
     uint64_t last_housekeeping_us;
 };
 
@@ -80,6 +91,10 @@ void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len
  * relay-added latency histogram). */
 void cr__worker_send_commit_media(struct cr_worker *w, const cr_peer_t *to, size_t len);
 void cr__worker_flush(struct cr_worker *w);
+/* When a received datagram reached the socket, on the monotonic clock: from its SCM_TIMESTAMPNS
+ * (m: a received message; mono_us and real_us: the monotonic and wall-clock times now), else
+ * mono_us. Never later than mono_us, never more than a second before it. */
+uint64_t cr__worker_rx_time(const struct msghdr *m, uint64_t mono_us, uint64_t real_us);
 void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close_reason reason);
 void cr__worker_post_event(struct cr_worker *w, const cr_peer_t *p, enum cr_worker_event_type type,
                            enum cr_peer_close_reason reason);

@@ -28,6 +28,13 @@ static json_t *worker_json(const cr_worker_t *w)
     /* Relay-added latency (receive -> sendmmsg) of forwarded media since start. */
     json_object_set_new(j, "latency_p50_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 50)));
     json_object_set_new(j, "latency_p99_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 99)));
+    /* The raw log-linear buckets (cr_worker.h), so that a reader can take percentiles over a window
+     * of its own by differencing two reads (tests/bench/fanout does). */
+    json_t *hist = json_array();
+    for (unsigned b = 0; b < CR_LAT_BUCKETS; b++)
+        json_array_append_new(hist, json_integer((json_int_t)atomic_load_explicit(&st->latency_hist[b],
+                                                                                   memory_order_relaxed)));
+    json_object_set_new(j, "latency_hist", hist);
     return j;
 }
 

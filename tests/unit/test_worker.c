@@ -25,6 +25,7 @@
 #include "cr_srtp.h"
 #include "cr_stun.h"
 #include "cr_worker.h"
+#include "cr_worker_int.h"
 
 typedef struct client {
     int fd;
@@ -501,12 +502,41 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The latency histogram starts at the kernel's receive timestamp (wall clock), moved onto the
+ * monotonic clock; a message without one starts at mono_us; odd stamps are clamped. */
+static void test_rx_time(void **state)
+{
+    (void)state;
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+    } ctl;
+    struct msghdr m = {.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_TIMESTAMPNS;
+    c->cmsg_len = CMSG_LEN(sizeof(struct timespec));
+    struct timespec ts = {.tv_sec = 1700000000, .tv_nsec = 500000000};
+    memcpy(CMSG_DATA(c), &ts, sizeof(ts));
+    uint64_t real = 1700000000500000u;
+    /* Queued 2.5 ms before now. */
+    assert_int_equal(cr__worker_rx_time(&m, 10000000, real + 2500), 10000000 - 2500);
+    /* Stamped in the future (the wall clock stepped back): now. */
+    assert_int_equal(cr__worker_rx_time(&m, 10000000, real - 7), 10000000);
+    /* Ages above a second are clamped to one. */
+    assert_int_equal(cr__worker_rx_time(&m, 10000000, real + 60000000), 9000000);
+    /* No timestamp: now. */
+    struct msghdr none = {0};
+    assert_int_equal(cr__worker_rx_time(&none, 10000000, real), 10000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwarding),
         cmocka_unit_test(test_layers_and_sources),
         cmocka_unit_test(test_consent_timeout),
+        cmocka_unit_test(test_rx_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
