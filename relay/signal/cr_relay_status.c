@@ -28,6 +28,8 @@ static json_t *worker_json(const cr_worker_t *w)
     /* Relay-added latency (receive -> sendmmsg) of forwarded media since start. */
     json_object_set_new(j, "latency_p50_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 50)));
     json_object_set_new(j, "latency_p99_us", json_integer((json_int_t)cr_worker_latency_percentile(st, 99)));
+    json_object_set_new(json_object_get(j, "drops"), "pacer", json_integer((json_int_t)st->drop_pacer));
+    json_object_set_new(j, "paced", json_integer((json_int_t)st->paced)); /* waited in the pacer */
     return j;
 }
 
@@ -88,6 +90,7 @@ void cr_relay_status(cr_relay_t *r, cr_relay_reply_t *out)
     json_object_set_new(root, "session_list", sessions_json(r));
     json_object_set_new(root, "refusals", json_integer((json_int_t)r->refusals));
     json_object_set_new(root, "refusals_by_code", refusals_json(r));
+    json_object_set_new(root, "scheduler", cr__sched_status_json(r)); /* links, subscribers, admission */
     out->body = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     out->body_len = out->body ? strlen(out->body) : 0;
