@@ -22,8 +22,11 @@ static void rid_of(const cr_peer_t *p, int layer, char *out, size_t cap)
 static void fill_sched(const struct cr_worker *w, const cr_peer_t *p, cr_peer_stats_t *o)
 {
     const cr__wsched_t *s = &w->sch;
-    if (!s->ready || p->sched_room == CR_SCHED_NONE)
+    if (!s->ready || p->sched_room == CR_SCHED_NONE) {
+        if (p->role == CR_PEER_SUBSCRIBER) /* (docs/CONFIG.md, "The topology") */
+            snprintf(o->why, sizeof(o->why), "not scheduled: school not configured");
         return;
+    }
     cr_topo_t *t = (cr_topo_t *)&s->topo;
     const cr_room_t *room = cr_topo_room(t, p->sched_room);
     snprintf(o->classroom, sizeof(o->classroom), "%s", room->name);

@@ -510,6 +510,54 @@ static void send_layers(client_t *pub, client_t *sub, uint16_t *hs, uint16_t *ls
     }
 }
 
+/* Without topology sections nothing is scheduled: a subscriber of a classroom no section names gets
+ * the best layer, unpaced, with no link and its reason in its figures (docs/CONFIG.md). */
+static void test_unconfigured_not_scheduled(void **state)
+{
+    (void)state;
+    cr_worker_t *saved = worker;
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
+                          .events = &events};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    assert_int_equal(cr_worker_start(worker), 0);
+    client_t pub = {0}, sub = {0};
+    simulcast_next = 1;
+    client_connect(&pub, 0, "pub000000000000000000000000000a");
+    simulcast_next = 0;
+    place_next = "room-x";
+    client_connect(&sub, 1, "sub000000000000000000000000000a");
+    place_next = NULL;
+    uint16_t hs = 1, ls = 1;
+    send_layers(&pub, &sub, &hs, &ls, 1100000u, 1);
+    /* h's keyframe: the subscriber, not capped by anything, receives h. */
+    send_sized(&pub, "h", 102, hs++, 0xA1, 0x65, 0xc1, 1000);
+    send_sized(&pub, "l", 102, ls++, 0xA2, 0x41, 0xc2, 1000);
+    uint8_t buf[1600];
+    cr_rtp_hdr_t h;
+    int n, got_h = 0;
+    while ((n = recv_media(&sub, buf, sizeof(buf), 0, 300)) > 0) {
+        assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+        got_h += h.payload[1] == 0xc1;
+    }
+    assert_true(got_h >= 1);
+    cr_peer_stats_t st[8];
+    size_t np = cr_worker_peer_stats(worker, st, 8);
+    for (size_t i = 0; i < np && i < 8; i++) {
+        if (st[i].role != CR_PEER_SUBSCRIBER)
+            continue;
+        assert_string_equal(st[i].classroom, "");
+        assert_non_null(strstr(st[i].why, "not scheduled"));
+    }
+    cr_link_stats_t ls_[8];
+    assert_int_equal(cr_worker_link_stats(worker, ls_, 8), 0);
+    assert_int_equal(cr_worker_stats(worker)->paced, 0);
+    assert_int_equal(cr_worker_stats(worker)->drop_pacer, 0);
+    client_close(&pub);
+    client_close(&sub);
+    cr_worker_free(worker);
+    worker = saved;
+}
+
 /* The scheduler: a classroom link of 1 Mbit/s (budget 0.9) below the "h" layer (about 2 Mbit/s)
  * makes the allocator choose "l", which the subscriber switches to at l's keyframe; the link and
  * the subscriber show it. Then a burst of video toward that link is paced at the budget, audio
@@ -660,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_forwarding),
         cmocka_unit_test(test_layers_and_sources),
         cmocka_unit_test(test_consent_timeout),
+        cmocka_unit_test(test_unconfigured_not_scheduled),
         cmocka_unit_test(test_allocation_and_pacing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
