@@ -36,6 +36,9 @@ static cr_peer_t *find_source(cr_class_t *c, const char *source_id)
 
 int cr__fanout_pick_layer(const cr_peer_t *pub, const cr_peer_t *sub, uint64_t now_us)
 {
+    /* Without a layer of its own choosing, a subscriber takes the allocator's (-1: video off). */
+    if (sub->want_rid[0] == '\0' && sub->sched_layer != CR_PEER_LAYER_AUTO)
+        return sub->sched_layer;
     int best = -1;
     for (unsigned i = 0; i < pub->n_pub; i++) {
         const cr_pub_stream_t *s = &pub->pub[i];
@@ -57,6 +60,7 @@ void cr__fanout_bind(cr_class_t *c, cr_peer_t *sub, uint64_t now_us)
         return;
     cr_list_unlink(&sub->fanout_link);
     sub->source = src;
+    sub->sched_layer = CR_PEER_LAYER_AUTO; /* the allocator's layer was one of the old source's */
     for (unsigned i = 0; i < sub->n_sub; i++) {
         cr_sub_stream_t *ss = &sub->sub[i];
         cr_rewriter_switch(&ss->rw);
@@ -68,7 +72,14 @@ void cr__fanout_bind(cr_class_t *c, cr_peer_t *sub, uint64_t now_us)
         return; /* waits until its source publishes */
     cr_list_insert(&src->fanout, &sub->fanout_link);
     if (sub->state == CR_PEER_CONNECTED)
-        cr__request_keyframe(src, cr__fanout_target_layer(sub));
+        cr__fanout_request_target(sub);
+}
+
+void cr__fanout_request_target(cr_peer_t *sub)
+{
+    int l = cr__fanout_target_layer(sub);
+    if (l >= 0) /* (a layer < 0 would ask for every layer: video is off) */
+        cr__request_keyframe(sub->source, l);
 }
 
 int cr__fanout_target_layer(const cr_peer_t *sub)
@@ -90,7 +101,7 @@ void cr__fanout_retarget(cr_peer_t *sub, uint64_t now_us)
         int l = cr__fanout_pick_layer(sub->source, sub, now_us);
         if (l != ss->target_layer) {
             ss->target_layer = (int8_t)l;
-            if (l != ss->cur_layer)
+            if (l >= 0 && l != ss->cur_layer)
                 cr__request_keyframe(sub->source, l);
         }
     }

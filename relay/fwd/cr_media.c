@@ -44,7 +44,7 @@ static void on_connected(struct cr_worker *w, cr_peer_t *p)
     cr__worker_post_event(w, p, CR_EV_PEER_CONNECTED, CR_CLOSE_REQUESTED);
     /* A new subscriber can decode nothing until the next keyframe: ask for one now. */
     if (p->role == CR_PEER_SUBSCRIBER)
-        cr__request_keyframe(p->source, cr__fanout_target_layer(p));
+        cr__fanout_request_target(p);
 }
 
 void cr__dtls_input(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt, size_t len)
@@ -73,31 +73,51 @@ static cr_sub_stream_t *sub_stream_of_kind(cr_peer_t *p, enum cr_sdp_kind kind)
 
 /* Writes one RTP packet to a subscriber: a fresh 12-byte header in the subscriber's numbering (the
  * publisher's header extensions carry the publisher's negotiated ids, so they are not forwarded),
- * the payload copied once, then protected in the send slot. */
-static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, const cr_rtp_hdr_t *h)
+ * the payload copied once, then protected where the pacer says: the send batch, or a pool slot that
+ * waits in the pacer's band (cr_pace.c). recv_us: when it arrived (0 for a retransmission). */
+static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, const cr_rtp_hdr_t *h, int band,
+                     uint64_t recv_us)
 {
     uint16_t seq;
     uint32_t ts;
+    cr__tx_t tx;
     size_t len = CR_RTP_HDR_MIN + h->payload_len;
     if (len + CR_SRTP_MAX_TRAILER > CR_PKT_BUF)
         return;
-    uint8_t *out = cr__worker_send_slot(w);
+    /* (the size charged on the fast path: SRTP adds at most a 16-byte tag to RTP, either profile) */
+    if (band != CR_BAND_RTX) /* (retransmissions may pass: they are old, and asked for) */
+        band = cr__pace_stream_band(w, ss, band);
+    uint8_t *out = cr__pace_begin(w, sub, band, len + 16, &tx);
+    if (out == NULL)
+        return; /* the pacer's pool is full: dropped and counted, like a loss on the link */
     cr_rewriter_map(&ss->rw, h->ssrc, h->seq, h->ts, w->now_us, &seq, &ts);
     cr_rtp_write_header(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc);
     memcpy(out + CR_RTP_HDR_MIN, h->payload, h->payload_len);
-    if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0)
+    if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0) {
+        cr__pace_cancel(w, &tx);
         return;
+    }
     ss->packets++;
     ss->octets += (uint32_t)h->payload_len;
     sub->packets_out++;
     sub->bytes_out += len;
-    cr__worker_send_commit_media(w, sub, len);
+    if (cr__pace_commit(w, sub, &tx, len, recv_us) && band != CR_BAND_RTX)
+        cr__pace_stream_queued(w, ss, band);
 }
 
 /* Video: a subscriber receives one layer. It starts, and moves to its target layer, only at a
  * keyframe of that layer, so its decoder never sees a picture it cannot decode. */
 static int video_gate(cr_sub_stream_t *ss, const cr_pub_stream_t *s, int *keyframe, const cr_rtp_hdr_t *h)
 {
+    if (ss->target_layer < 0) {
+        /* The allocator turned this subscriber's video off: stop now; the numbering continues at
+         * the next keyframe once it is back on. */
+        if (ss->cur_layer >= 0 || !ss->need_keyframe)
+            cr_rewriter_switch(&ss->rw);
+        ss->cur_layer = -1;
+        ss->need_keyframe = 1;
+        return 0;
+    }
     if (ss->cur_layer == s->layer && !ss->need_keyframe)
         return 1;
     if (ss->target_layer != s->layer && !(ss->cur_layer == s->layer && ss->need_keyframe))
@@ -107,16 +127,36 @@ static int video_gate(cr_sub_stream_t *ss, const cr_pub_stream_t *s, int *keyfra
                               : cr_rtp_h264_is_keyframe(h->payload, h->payload_len);
     if (!*keyframe)
         return 0;
+    if (ss->cur_layer != (int8_t)s->layer)
+        ss->q_until_us = 0; /* a new layer starts: its keyframe may pass the old one's waiting packets */
     ss->cur_layer = (int8_t)s->layer;
     ss->need_keyframe = 0;
     return 1;
 }
 
-static void forward(struct cr_worker *w, cr_peer_t *pub, const cr_pub_stream_t *s, const cr_rtp_hdr_t *h)
+/* The pacing band of a packet: audio, or video in a keyframe (from the packet that starts it to the
+ * one with the marker bit, which ends the frame) or a delta frame. *keyframe: whether this packet
+ * starts a keyframe, computed once here for the gate too. */
+static int band_of(cr_pub_stream_t *s, const cr_rtp_hdr_t *h, int *keyframe)
 {
-    int keyframe = -1; /* computed at most once, and only when a subscriber waits for one */
+    if (s->kind != CR_SDP_VIDEO)
+        return CR_BAND_AUDIO;
+    *keyframe = s->is_vp8 ? cr_rtp_vp8_is_keyframe(h->payload, h->payload_len)
+                          : cr_rtp_h264_is_keyframe(h->payload, h->payload_len);
+    if (*keyframe)
+        s->in_key = 1;
+    int band = s->in_key ? CR_BAND_KEY : CR_BAND_DELTA;
+    if (h->marker)
+        s->in_key = 0;
+    return band;
+}
+
+static void forward(struct cr_worker *w, cr_peer_t *pub, cr_pub_stream_t *s, const cr_rtp_hdr_t *h)
+{
+    int keyframe = -1;
     if (s->kind == CR_SDP_VIDEO ? pub->video_muted : pub->audio_muted)
         return;
+    int band = band_of(s, h, &keyframe);
     cr_list_t *it, *tmp;
     cr_list_foreach_safe(it, tmp, &pub->fanout)
     {
@@ -126,7 +166,7 @@ static void forward(struct cr_worker *w, cr_peer_t *pub, const cr_pub_stream_t *
         cr_sub_stream_t *ss = sub_stream_of_kind(sub, s->kind);
         if (ss == NULL || (s->kind == CR_SDP_VIDEO && !video_gate(ss, s, &keyframe, h)))
             continue;
-        send_rtp(w, sub, ss, h);
+        send_rtp(w, sub, ss, h, band, w->rx_us); /* the kernel receive time, as on the unpaced path */
         CR_STAT_ADD(w, forwarded, 1);
     }
 }
@@ -252,18 +292,36 @@ static void answer_nack(struct cr_worker *w, cr_peer_t *sub, const cr_rtcp_pkt_t
             ps = &pub->pub[i];
     CR_STAT_ADD(w, nacks_in, 1);
     sub->nacks_in++;
+    int self_dropped = 0;
     for (int i = 0; i < n && ps != NULL; i++) {
         uint16_t src_seq;
         size_t len;
         cr_rtp_hdr_t h;
+        if (cr__pace_was_dropped(w, ss->ssrc, seqs[i])) {
+            self_dropped = 1; /* our pacer dropped it: resending would only feed the congestion */
+            continue;
+        }
+        if (cr__pace_is_waiting(w, ss->ssrc, seqs[i]))
+            continue; /* still in our pacer (a later packet of a higher band overtook it): it comes */
         if (cr_rewriter_unmap_seq(&ss->rw, seqs[i], &src_seq) != 0)
             continue;
         const uint8_t *pkt = cr_history_get(&ps->hist, src_seq, w->now_us, 1000000u, &len);
         if (pkt == NULL || cr_rtp_parse(pkt, len, &h) != 0)
             continue;
-        send_rtp(w, sub, ss, &h);
+        /* The relay sent it, so it was lost on the way: a loss on the subscriber's link, counted at
+         * the time it was sent (else about when it arrived: history keeps that). */
+        uint64_t sent = cr__pace_sent_at(w, ss->ssrc, seqs[i]);
+        cr__sched_on_nack(w, sub, ss, seqs[i], sent ? sent : ps->hist.slots[src_seq & (ps->hist.n_slots - 1)].put_us);
+        send_rtp(w, sub, ss, &h, CR_BAND_RTX, 0);
         sub->retransmits++;
         CR_STAT_ADD(w, retransmits, 1);
+    }
+    if (self_dropped && ss->kind == CR_SDP_VIDEO && !ss->need_keyframe) {
+        /* What follows a dropped packet cannot be decoded: forward nothing more until a keyframe
+         * (asked for now), numbered on from here so that only the dropped packets are missing. */
+        ss->need_keyframe = 1;
+        cr_rewriter_switch(&ss->rw);
+        cr__fanout_request_target(sub);
     }
 }
 
@@ -284,6 +342,7 @@ static void subscriber_report(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_p
                 uint64_t since = w->now_us - ss->last_sr_sent_us;
                 ss->rtt_us = since > dlsr_us ? (uint32_t)(since - dlsr_us) : 0;
             }
+            cr__sched_on_report(w, p, ss, b.fraction_lost, b.ext_high_seq);
         }
     }
 }
@@ -294,14 +353,16 @@ static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt
     if (r->type == CR_RTCP_RR || r->type == CR_RTCP_SR) {
         subscriber_report(w, p, r);
     } else if (r->type == CR_RTCP_PSFB && r->count == CR_RTCP_PSFB_AFB) {
-        if (cr_rtcp_remb_parse(r, &remb) == 0)
+        if (cr_rtcp_remb_parse(r, &remb) == 0) {
             p->remb_bps = remb.bitrate_bps;
+            p->remb_us = w->now_us;
+        }
     } else if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_NACK) {
         answer_nack(w, p, r);
     } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
         p->kf_requests_in++;
         CR_STAT_ADD(w, kf_requests_in, 1);
-        cr__request_keyframe(p->source, cr__fanout_target_layer(p));
+        cr__fanout_request_target(p);
     }
 }
 

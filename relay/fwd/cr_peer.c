@@ -1,5 +1,6 @@
 #include "cr_peer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,6 +110,11 @@ int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
     cr_list_init(&p->fanout_link);
     p->role = role;
     p->state = CR_PEER_NEW;
+    p->sched_room = CR_SCHED_NONE;
+    for (unsigned i = 0; i < CR_PEER_MAX_STREAMS; i++)
+        p->sched_sub[i] = CR_SCHED_NONE;
+    p->sched_layer = -1;
+    p->class_kind = CR_SKIND_SYNCHRONOUS;
     p->created_us = cr_now_us();
     if (copy_str(p->class_id, sizeof(p->class_id), class_id) != 0 ||
         copy_str(p->resource_id, sizeof(p->resource_id), resource_id) != 0 ||
@@ -147,6 +153,14 @@ Exit:
     }
     *out = p;
     return 0;
+}
+
+void cr_peer_set_place(cr_peer_t *p, const char *school, const char *classroom, int class_kind, int stage_view)
+{
+    snprintf(p->school, sizeof(p->school), "%s", school != NULL ? school : "");
+    snprintf(p->classroom, sizeof(p->classroom), "%s", classroom != NULL ? classroom : "");
+    p->class_kind = (uint8_t)(class_kind >= 0 && class_kind < CR_SKIND_COUNT ? class_kind : CR_SKIND_SYNCHRONOUS);
+    p->stage_view = (uint8_t)(stage_view != 0);
 }
 
 void cr_peer_free(cr_peer_t *p)

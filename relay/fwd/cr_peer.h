@@ -17,6 +17,7 @@
 #include "cr_history.h"
 #include "cr_list.h"
 #include "cr_rewrite.h"
+#include "cr_sched.h"
 #include "cr_sdp.h"
 #include "cr_srtp.h"
 
@@ -76,6 +77,14 @@ typedef struct cr_pub_stream {
     uint64_t last_kf_req_us;
     uint8_t kf_pending;
     uint8_t fir_seq;
+    /* Video: inside a keyframe (from its first packet to the packet with the marker bit), so that
+     * every packet of it is paced in the keyframe band. */
+    uint8_t in_key;
+    /* The layer's bitrate on the wire for the scheduler: bytes over ~1 s windows. */
+    uint64_t rate_bytes;    /* bytes at the start of the current window */
+    uint64_t rate_start_us; /* when the current window started */
+    uint32_t rate_prev_bps; /* the previous window */
+    uint32_t rate_bps;      /* mean of the last two windows (a 2 s GOP is whole), 0 = not sent */
 } cr_pub_stream_t;
 
 /** A stream the relay sends to a subscriber. */
@@ -96,6 +105,17 @@ typedef struct cr_sub_stream {
     uint8_t fraction_lost;    /* last reported, /256 */
     uint32_t jitter;          /* last reported, RTP clock units */
     uint32_t rtt_us;          /* from LSR/DLSR of the last report, 0 = unknown */
+    uint32_t rr_ext_seq;      /* extended highest sequence number of the previous report */
+    uint8_t rr_seen;
+    uint8_t nack_seen;        /* nack_hi is set */
+    uint16_t nack_hi;         /* highest NACKed sequence number counted as lost on the link */
+    /* Pacing: the band of this stream's last packet that had to wait, and until when one of its
+     * packets may still be waiting (then at most the pacer's longest wait). A later packet never
+     * goes into a band served before that one: a stream's packets leave in order (a receiver's
+     * SRTP replay window and jitter buffer expect that; a keyframe of this stream must not pass
+     * its own earlier delta frames). */
+    uint8_t q_band;
+    uint64_t q_until_us;
 } cr_sub_stream_t;
 
 struct cr_class;
@@ -133,6 +153,10 @@ typedef struct cr_peer {
     unsigned n_pub;
     uint8_t rid_ext_id; /* RFC 8852 rtp-stream-id header extension id, 0 if not negotiated */
     uint8_t audio_muted, video_muted;
+    /* Publisher: its video layers in the scheduler's order, lowest bitrate first (pub[] indices),
+     * sorted by measured bitrate whenever every layer is being sent. */
+    uint8_t n_vl;
+    uint8_t vl[CR_SCHED_MAX_LAYERS];
     cr_list_t fanout; /* publisher: the subscribers currently receiving it (fanout_link) */
     cr_sub_stream_t sub[CR_PEER_MAX_STREAMS];
     unsigned n_sub;
@@ -140,6 +164,19 @@ typedef struct cr_peer {
     struct cr_peer *source;                  /* subscriber: the publisher it receives now, or NULL */
     char source_id[CR_RESOURCE_ID_LEN + 1];  /* subscriber: wanted source, "" = the class's main */
     char want_rid[CR_RID_MAX];               /* subscriber: wanted simulcast layer, "" = best */
+
+    /* Subscriber: its place in the scheduler's tree, set by the control plane before
+     * cr_worker_add_peer (cr_peer_set_place) from the token: school claim, classroom (the sub), the
+     * kind of its class and whether it watches the stage. */
+    char school[CR_SCHED_NAME_MAX + 1];
+    char classroom[CR_SCHED_NAME_MAX + 1];
+    uint8_t class_kind; /* enum cr_sched_kind (= enum cr_class_kind) */
+    uint8_t stage_view;
+    /* The worker's scheduler state: classroom index and one subscription per stream. */
+    uint32_t sched_room;                        /* CR_SCHED_NONE: not placed */
+    uint32_t sched_sub[CR_PEER_MAX_STREAMS];    /* CR_SCHED_NONE: none */
+    int8_t sched_layer;                         /* video: the allocator's layer (peer index), -1 off */
+    uint64_t remb_us;                           /* when remb_bps arrived */
 
     uint32_t rtcp_ssrc; /* the SSRC our own RTCP reports are sent from */
     uint64_t next_rtcp_us;
@@ -161,6 +198,14 @@ typedef struct cr_peer {
 int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
                 const char *resource_id, const char *ufrag, const char *pwd,
                 const cr_sdp_t *offer, const cr_sdp_t *answer, unsigned history_packets);
+
+/**
+ * Places a subscriber in the scheduler's tree (before cr_worker_add_peer): school (the token's
+ * school claim, "" = none) and classroom (the token's sub) are copied (truncated to
+ * CR_SCHED_NAME_MAX), class_kind is the class's enum cr_class_kind, stage_view 1 when the session
+ * watches the stage. The worker maps unknown names to the defaults of docs/CONFIG.md.
+ */
+void cr_peer_set_place(cr_peer_t *p, const char *school, const char *classroom, int class_kind, int stage_view);
 
 /** Frees a peer and everything it owns (DTLS, SRTP, history rings). NULL is a no-op. */
 void cr_peer_free(cr_peer_t *p);

@@ -97,17 +97,22 @@ static void subscriber_reports(struct cr_worker *w, cr_peer_t *p)
             .packet_count = ss->packets,
             .octet_count = ss->octets,
         };
-        uint8_t *buf = cr__worker_send_slot(w);
+        /* Toward a subscriber: charged to its links in the RTCP band (never waits). */
+        cr__tx_t tx;
+        uint8_t *buf = cr__pace_begin(w, p, CR_BAND_RTCP, 64, &tx);
+        if (buf == NULL)
+            continue;
         size_t cap = CR_PKT_BUF - CR_SRTP_MAX_TRAILER;
         int r = cr_rtcp_write_sr(buf, cap, &sr);
-        if (r < 0)
+        int r2 = r < 0 ? -1 : cr_rtcp_write_sdes_cname(buf + r, cap - (size_t)r, ss->ssrc, CR_CNAME);
+        size_t len = (size_t)(r + r2);
+        if (r2 < 0 || cr_srtp_protect_rtcp(p->srtp, buf, &len, CR_PKT_BUF) != 0) {
+            cr__pace_cancel(w, &tx);
             continue;
-        int r2 = cr_rtcp_write_sdes_cname(buf + r, cap - (size_t)r, ss->ssrc, CR_CNAME);
-        if (r2 < 0)
-            continue;
+        }
         ss->last_sr_mid = (uint32_t)(sr.ntp >> 16);
         ss->last_sr_sent_us = w->now_us;
-        send_rtcp(w, p, buf, (size_t)(r + r2));
+        cr__pace_commit(w, p, &tx, len, 0);
     }
 }
 

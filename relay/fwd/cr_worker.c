@@ -190,7 +190,9 @@ void cr__worker_close_peer(struct cr_worker *w, cr_peer_t *p, enum cr_peer_close
                 cr__fanout_rebind_all(c, w->now_us);
         } else {
             c->n_subscribers--;
+            cr__sched_detach(w, p);
         }
+        w->sch.dirty = 1;
         class_release_if_empty(w, c);
     }
     CR_STAT_ADD(w, peers, (uint_fast64_t)-1);
@@ -233,8 +235,11 @@ static void add_peer(struct cr_worker *w, cr_peer_t *p)
     } else {
         cr_list_insert(&c->subscribers, &p->class_link);
         c->n_subscribers++;
+        p->sched_layer = CR_PEER_LAYER_AUTO;
         cr__fanout_bind(c, p, w->now_us);
+        cr__sched_attach(w, p);
     }
+    w->sch.dirty = 1;
 }
 
 static cr_peer_t *find_resource(struct cr_worker *w, const char *resource_id)
@@ -252,6 +257,7 @@ static cr_peer_t *find_resource(struct cr_worker *w, const char *resource_id)
 static void apply_command(struct cr_worker *w, worker_cmd_t *cmd)
 {
     cr_peer_t *p = cmd->type == CMD_ADD_PEER ? NULL : find_resource(w, cmd->resource_id);
+    w->sch.dirty = 1; /* sources, layers and mutes change what the allocator sees */
     switch (cmd->type) {
     case CMD_ADD_PEER:
         add_peer(w, cmd->peer);
@@ -311,6 +317,7 @@ void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len
 {
     unsigned i = w->n_send;
     w->srecv_us[i] = 0;
+    w->spool[i] = CR_SCHED_NONE;
     memcpy(&w->saddr[i], &to->addr, to->addr_len);
     w->siov[i].iov_base = w->sbuf[i];
     w->siov[i].iov_len = len;
@@ -319,6 +326,22 @@ void cr__worker_send_commit(struct cr_worker *w, const cr_peer_t *to, size_t len
     w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
     w->smsg[i].msg_hdr.msg_iovlen = 1;
     w->n_send++;
+}
+
+void cr__worker_send_pooled(struct cr_worker *w, uint32_t slot)
+{
+    if (w->n_send == CR_SEND_BATCH)
+        cr__worker_flush(w);
+    cr__pace_slot_t *ps = &w->sch.pool[slot];
+    unsigned i = w->n_send++;
+    w->srecv_us[i] = ps->recv_us;
+    w->spool[i] = slot;
+    w->siov[i].iov_base = ps->buf;
+    w->siov[i].iov_len = ps->len;
+    w->smsg[i].msg_hdr.msg_name = &ps->addr;
+    w->smsg[i].msg_hdr.msg_namelen = ps->addr_len;
+    w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
+    w->smsg[i].msg_hdr.msg_iovlen = 1;
 }
 
 /* Log-linear buckets: exact below 16 us, then four per power of two (about 19% wide). */
@@ -389,6 +412,9 @@ void cr__worker_flush(struct cr_worker *w)
         CR_STAT_ADD(w, packets_out, (uint64_t)n);
         off += (unsigned)n;
     }
+    for (unsigned i = 0; i < w->n_send; i++)
+        if (w->spool[i] != CR_SCHED_NONE)
+            cr__pace_release(w, w->spool[i]);
     w->n_send = 0;
 }
 
@@ -522,9 +548,9 @@ static void *worker_main(void *arg)
                 read_socket(w);
             else if (evs[i].data.fd == w->cmds.evfd)
                 handle_commands(w);
-            else if (evs[i].data.fd == w->timerfd) {
+            else if (evs[i].data.fd == w->timerfd || evs[i].data.fd == w->sch.timerfd) {
                 uint64_t expirations;
-                ssize_t r = read(w->timerfd, &expirations, sizeof(expirations));
+                ssize_t r = read(evs[i].data.fd, &expirations, sizeof(expirations));
                 (void)r;
             }
         }
@@ -537,6 +563,8 @@ static void *worker_main(void *arg)
             publish_latency(w);
             cr__stats_publish(w);
         }
+        cr__sched_turn(w);
+        cr__pace_run(w);
         cr__worker_flush(w);
     }
     return NULL;
@@ -580,7 +608,7 @@ int cr_worker_new(cr_worker_t **out, const cr_worker_opts_t *opts)
     if (w == NULL)
         return CR_ENOMEM;
     w->opts = *opts;
-    w->fd = w->epfd = w->timerfd = -1;
+    w->fd = w->epfd = w->timerfd = w->sch.timerfd = -1;
     pthread_mutex_init(&w->snap_lock, NULL);
     cr_list_init(&w->peers);
     cr_list_init(&w->classes);
@@ -598,6 +626,10 @@ int cr_worker_new(cr_worker_t **out, const cr_worker_opts_t *opts)
     if (epoll_add(w->epfd, w->fd) != 0 || epoll_add(w->epfd, w->cmds.evfd) != 0 ||
         epoll_add(w->epfd, w->timerfd) != 0)
         goto Fail;
+    if (cr__sched_init(w) != 0 || cr__pace_init(w) != 0) {
+        errno = ENOMEM;
+        goto Fail;
+    }
     *out = w;
     return 0;
 Fail:;
@@ -636,6 +668,8 @@ void cr_worker_free(cr_worker_t *w)
         cr__worker_close_peer(w, cr_container_of(it, cr_peer_t, worker_link), CR_CLOSE_SHUTDOWN);
     }
     cr_mailbox_dispose(&w->cmds, free_cmd);
+    cr__pace_dispose(w);
+    cr__sched_dispose(w);
     if (w->fd >= 0)
         close(w->fd);
     if (w->epfd >= 0)
@@ -643,6 +677,7 @@ void cr_worker_free(cr_worker_t *w)
     if (w->timerfd >= 0)
         close(w->timerfd);
     free(w->snap);
+    free(w->link_snap);
     pthread_mutex_destroy(&w->snap_lock);
     free(w);
 }

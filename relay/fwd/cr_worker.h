@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "cr_conf.h"
 #include "cr_dtls.h"
 #include "cr_list.h"
 #include "cr_mailbox.h"
@@ -24,6 +25,12 @@ typedef struct cr_worker_opts {
     unsigned consent_timeout_s; /* RFC 7675 consent freshness */
     cr_dtls_ctx_t *dtls_ctx;    /* shared, borrowed for the worker's lifetime */
     cr_mailbox_t *events;       /* where cr_worker_event_t messages go; borrowed */
+    /* The scheduler's topology and tuning ([sched], [school.*], [classroom.*]), read by
+     * cr_worker_new only (borrowed for the call); NULL = the built-in defaults. */
+    const cr_conf_t *conf;
+    /* Workers sharing each school link: this worker plans for 1/n_workers of every school's
+     * capacity (docs/CONFIG.md, "The topology"); 0 = 1. */
+    unsigned n_workers;
 } cr_worker_opts_t;
 
 enum cr_worker_event_type {
@@ -48,6 +55,10 @@ typedef struct cr_worker_stats {
     atomic_uint_fast64_t packets_in, bytes_in, packets_out, bytes_out;
     atomic_uint_fast64_t drop_malformed, drop_srtp_auth, drop_replay, drop_unknown_peer;
     atomic_uint_fast64_t drop_queue_full, drop_stun_auth;
+    /* Media the pacer dropped: video that waited longer than its limit, pushed out by audio, or
+     * refused by a full classroom queue or packet pool. */
+    atomic_uint_fast64_t drop_pacer;
+    atomic_uint_fast64_t paced; /* packets that waited in the pacer before leaving (the rest left at once) */
     atomic_uint_fast64_t nacks_in, retransmits, kf_requests_in, kf_requests_sent;
     atomic_uint_fast64_t forwarded;
     atomic_uint_fast64_t peers, classes;
@@ -106,7 +117,50 @@ typedef struct cr_peer_stats {
     uint64_t remb_bps;         /* subscriber: its receive estimate (REMB), 0 = none */
     char layer[CR_RID_MAX];    /* subscriber: the simulcast layer it receives ("" = single) */
     uint64_t nacks_in, retransmits, kf_requests_in;
+    /* Subscriber: the scheduler's view. */
+    char school[CR_SCHED_NAME_MAX + 1];    /* the school link it is placed under ("" = not placed) */
+    char classroom[CR_SCHED_NAME_MAX + 1]; /* the classroom link */
+    char target_layer[CR_RID_MAX];         /* video: the layer it is switching to or keeps ("" = single) */
+    int video_off;                         /* 1: the allocator turned its video off */
+    uint64_t alloc_bps;                    /* what the allocator gave its streams (audio + video layer) */
+    char why[96];                          /* video: the allocation and why (cr_alloc_describe), or "" */
+    /* Publisher: each stream's bitrate as the scheduler measures it (bps, 0 = not sent now). */
+    unsigned n_streams;
+    struct {
+        char rid[CR_RID_MAX]; /* "" = no simulcast */
+        int video;
+        uint32_t bps;
+    } streams[CR_PEER_MAX_PUB];
 } cr_peer_stats_t;
+
+/** A school or classroom link as one worker schedules it, published once a second. */
+typedef struct cr_link_stats {
+    char school[CR_SCHED_NAME_MAX + 1];
+    char classroom[CR_SCHED_NAME_MAX + 1]; /* "" = the school link itself */
+    int configured;        /* from a [school.*] / [classroom.*] section, else from a token */
+    uint64_t capacity_bps; /* this worker's capacity (a school's is its 1/n_workers share) */
+    double target;
+    uint64_t estimate_bps; /* from feedback (classroom) or the shared-bottleneck detector (school) */
+    uint64_t budget_bps;   /* min(capacity x target, estimate): what allocation and pacing use */
+    uint64_t alloc_bps;    /* allocated: audio + chosen layers */
+    uint64_t floor_bps;    /* classroom: audio + the floors its link holds */
+    uint64_t sent_bps;     /* actually released toward the link over the last second */
+    uint64_t sent_packets, sent_bytes, dropped; /* counted by the pacer since start */
+    uint32_t queued;       /* classroom: packets waiting in the pacer now */
+    double loss;           /* classroom: the loss of its last report window */
+    uint32_t rtt_us;       /* classroom: round-trip time from its receivers' reports */
+    unsigned subscriptions; /* classroom: streams it receives (school: of all its classrooms) */
+    int kind;              /* classroom: enum cr_sched_kind of the class it attends */
+    int degraded;          /* showed congestion in the last second */
+    char limit[16];        /* classroom: the link that bounded its allocation ("", "classroom", "school") */
+    uint64_t at_unix_ms;   /* when the worker took these figures (wall clock, ms) */
+} cr_link_stats_t;
+
+/**
+ * Copies the latest link snapshot (at most max entries; schools first, each followed by its
+ * classrooms) into out and returns how many links the worker has. Thread-safe; about a second old.
+ */
+size_t cr_worker_link_stats(cr_worker_t *w, cr_link_stats_t *out, size_t max);
 
 /**
  * Copies the latest per-peer snapshot (at most max entries) into out and returns how many peers

@@ -7,6 +7,9 @@
 
 #include <sys/socket.h>
 
+#include "cr_alloc.h"
+#include "cr_pacer.h"
+#include "cr_topo.h"
 #include "cr_worker.h"
 
 #define CR_PKT_BUF 1600          /* one datagram plus the SRTP trailer */
@@ -20,6 +23,87 @@
 #define CR_ADDR_BUCKETS 4096
 #define CR_TICK_MS 10
 #define CR_KEYFRAME_INTERVAL_US 500000u /* merged PLI/FIR: at most one per stream per 500 ms */
+#define CR_SCHED_TICK_US 100000u        /* feedback and allocation this often (and on every change) */
+#define CR_LINK_PUBLISH_US 100000u      /* the link snapshot for the control plane this often */
+#define CR_PACE_ITEMS 8192              /* packets the pacer may hold (all classrooms of a worker) */
+#define CR_PACE_ROOM_ITEMS 1024         /* ... for one classroom */
+/* The packet pool: the pacer's items, the send batch's, and a reserve so that audio and RTCP always
+ * find a slot (when the pacer is full they push out queued video). */
+#define CR_PACE_POOL (CR_PACE_ITEMS + CR_SEND_BATCH + 64)
+#define CR_PEER_LAYER_AUTO (-2)         /* cr_peer_t.sched_layer: no allocation yet */
+
+/* A packet waiting in the pacer: its bytes, already protected for its subscriber, and its address. */
+typedef struct cr__pace_slot {
+    uint32_t next; /* free list */
+    uint32_t len;
+    uint64_t recv_us; /* when the forwarded packet arrived (relay-added latency); 0 = not media */
+    socklen_t addr_len;
+    struct sockaddr_storage addr;
+    uint8_t buf[CR_PKT_BUF];
+} cr__pace_slot_t;
+
+/* Per classroom: its feedback. Every tick closes an interval of send time with what the pacer released
+ * toward the link in it; a NACKed packet's loss is counted in the interval it was sent in (from its
+ * time in the history ring), so a loss report judges packets sent long enough ago for their NACKs to
+ * have arrived, whatever the queue and round trip (a report over "NACKs that arrived lately" sets
+ * old losses against new packets and backs off twice for one loss). */
+#define CR_FB_RING 24
+typedef struct cr__fb_snap {
+    uint64_t t_us;          /* the interval's end (its start is the previous one's end) */
+    uint64_t pkts, bytes;   /* released toward the link by then (running totals) */
+    uint64_t rr_lost, rr_expected; /* receiver reports by then (running totals) */
+    uint32_t lost;          /* NACKed packets sent in the interval */
+} cr__fb_snap_t;
+
+typedef struct cr__room_fb {
+    uint32_t lost_open;     /* NACKed packets sent after the newest interval's end */
+    uint64_t rr_lost, rr_expected; /* from receiver reports (running totals) */
+    uint32_t rtt_us;
+    uint64_t nack_delay_us; /* how long after sending NACKs come (a decaying maximum): the lag */
+    uint64_t last_nack_us;  /* losses come from NACKs once any receiver NACKs */
+    uint64_t remb_sum;      /* at the tick: capping REMBs + what the others are sent */
+    int remb_capped;        /* a receiver's REMB is below what it is sent */
+    uint64_t after_us;      /* its estimator last backed off: judge only what was sent since */
+    double loss;            /* of the last report */
+    cr__fb_snap_t ring[CR_FB_RING];
+    unsigned ring_n, ring_pos; /* ring_pos: where the next interval goes */
+    uint64_t rate_bytes0, rate_us0, sent_bps; /* the actual rate over ~1 s, for visibility */
+} cr__room_fb_t;
+
+/* The worker's bandwidth scheduler (cr_fwd_sched.c) and pacer (cr_pace.c). */
+typedef struct cr__wsched {
+    int ready;  /* topology built */
+    int pacing; /* [sched] pacing */
+    int dirty;  /* a join, leave, source or layer change: allocate at the end of the loop turn */
+    int publish; /* publish the link snapshot after this turn's allocation */
+    uint64_t next_publish_us;
+    cr_topo_t topo;
+    cr_pacer_t pacer;
+    cr_alloc_params_t alloc;
+    uint64_t floor_bps;
+    uint64_t school_bps, room_bps; /* defaults for links met in tokens (school_bps: this worker's share) */
+    double target;
+    unsigned share;
+    uint32_t default_school; /* CR_SCHED_NONE unless default_school is configured */
+    uint8_t *configured;           /* per classroom: from a [classroom.*] section */
+    uint8_t *school_configured;
+    cr__room_fb_t *fb;
+    uint64_t next_tick_us;
+    /* packet pool */
+    cr__pace_slot_t *pool;
+    uint32_t pool_free;
+    int timerfd;
+    uint64_t timer_at; /* when the pacer's timer is armed for, 0 = not armed */
+    /* RTP packets the pacer dropped, (SSRC << 16 | seq) + 1 by hash: a receiver's NACK of one of
+     * them is the relay's own drop, not a loss on its link (the estimator must not see it). */
+    uint64_t *dropped;
+    /* RTP packets waiting in the pacer, likewise: a NACK for one (the receiver saw a later packet
+     * overtake it from a higher band) is neither a loss nor a reason to resend. */
+    uint64_t *waiting;
+    /* When each recent RTP packet toward a subscriber left (the pacer released it): a NACKed
+     * packet's loss belongs to the interval it was sent in. (key, time) by hash. */
+    uint64_t (*sent_at)[2];
+} cr__wsched_t;
 
 typedef struct cr_class {
     cr_list_t link;
@@ -61,6 +145,7 @@ struct cr_worker {
     struct sockaddr_storage saddr[CR_SEND_BATCH];
     uint8_t sbuf[CR_SEND_BATCH][CR_PKT_BUF];
     uint64_t srecv_us[CR_SEND_BATCH]; /* when the forwarded packet arrived; 0 = not media */
+    uint32_t spool[CR_SEND_BATCH];    /* the pool slot the datagram is in, or CR_SCHED_NONE (sbuf) */
     unsigned n_send;
     uint64_t lat_hist[CR_LAT_BUCKETS]; /* accumulated here, published to stats each second */
     uint64_t last_lat_publish_us;
@@ -69,6 +154,10 @@ struct cr_worker {
     pthread_mutex_t snap_lock;
     cr_peer_stats_t *snap;
     size_t n_snap, cap_snap;
+    cr_link_stats_t *link_snap;
+    size_t n_link_snap, cap_link_snap;
+
+    cr__wsched_t sch;
 
     uint64_t now_us; /* the current loop turn's time */
     /* When the datagram being handled reached our socket (monotonic, from the kernel's receive
@@ -120,6 +209,8 @@ void cr__fanout_set_layer(cr_peer_t *sub, const char *rid, uint64_t now_us);
 /* Re-picks the target layer (the wanted one stopped or resumed); requests its keyframe. */
 void cr__fanout_retarget(cr_peer_t *sub, uint64_t now_us);
 int cr__fanout_target_layer(const cr_peer_t *sub);
+/* Requests a keyframe of the layer the subscriber aims at (none while its video is off). */
+void cr__fanout_request_target(cr_peer_t *sub);
 /* Mutes or unmutes a publisher; on unmute its subscribers resume without a sequence gap. */
 void cr__fanout_set_muted(cr_peer_t *pub, int audio_muted, int video_muted);
 /* Marks a keyframe request for one video layer of pub (layer < 0: every video layer). */
@@ -129,6 +220,57 @@ int cr__fanout_pick_layer(const cr_peer_t *pub, const cr_peer_t *sub, uint64_t n
 
 /* cr_stats.c */
 void cr__stats_publish(struct cr_worker *w);
+/* The link snapshot, rebuilt at each scheduler tick (250 ms) so that the control plane sees a
+ * capacity change followed within a fraction of a second. */
+void cr__stats_publish_links(struct cr_worker *w);
+
+/* cr_fwd_sched.c: the scheduler in the worker (topology, layers, feedback, allocation) */
+int cr__sched_init(struct cr_worker *w);
+void cr__sched_dispose(struct cr_worker *w);
+/* A subscriber joins its classroom (created if unknown) with one subscription per stream. */
+void cr__sched_attach(struct cr_worker *w, cr_peer_t *sub);
+void cr__sched_detach(struct cr_worker *w, cr_peer_t *sub);
+/* Once per loop turn: the 250 ms tick (layer rates, feedback, allocation) or, when dirty, allocation. */
+void cr__sched_turn(struct cr_worker *w);
+/* Feedback from a subscriber's RTCP. */
+void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq, uint64_t sent_us);
+void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint8_t fraction_lost,
+                         uint32_t ext_high_seq);
+/* Publisher layer i of pub in the scheduler's order (lowest bitrate first) -> its pub[] index. */
+int cr__sched_layer_to_pub(const cr_peer_t *pub, int sched_layer);
+
+/* cr_pace.c: packets toward subscribers go through the pacer. A send is begin (where to write),
+ * then commit (or cancel). */
+typedef struct cr__tx {
+    uint8_t *buf;
+    uint32_t slot; /* pool slot, or CR_SCHED_NONE when the packet goes into the send batch at once */
+    uint32_t room;
+    uint8_t band;
+} cr__tx_t;
+int cr__pace_init(struct cr_worker *w);
+void cr__pace_dispose(struct cr_worker *w);
+/* Where to write a packet of about est bytes for subscriber to in band; NULL = dropped (counted). */
+uint8_t *cr__pace_begin(struct cr_worker *w, const cr_peer_t *to, int band, size_t est, cr__tx_t *tx);
+/* Returns 1 when the packet waits in the pacer (0 when it went into the send batch). */
+int cr__pace_commit(struct cr_worker *w, const cr_peer_t *to, cr__tx_t *tx, size_t len, uint64_t recv_us);
+/* The band a packet of stream ss gets: band, unless an earlier packet of ss may still wait in a
+ * band served later, whose band it then shares (the stream's packets leave in order). */
+int cr__pace_stream_band(const struct cr_worker *w, const cr_sub_stream_t *ss, int band);
+/* Records that a packet of ss waits in band. */
+void cr__pace_stream_queued(const struct cr_worker *w, cr_sub_stream_t *ss, int band);
+void cr__pace_cancel(struct cr_worker *w, cr__tx_t *tx);
+/* Moves what the pacer releases now into the send batch and re-arms its timer. Every loop turn. */
+void cr__pace_run(struct cr_worker *w);
+/* Returns a pool slot (after its datagram was sent, or when it is dropped). */
+void cr__pace_release(struct cr_worker *w, uint32_t slot);
+/* Whether the pacer dropped this subscriber RTP packet (recently): see cr__wsched_t.dropped. */
+int cr__pace_was_dropped(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
+/* Whether it is waiting in the pacer now. */
+int cr__pace_is_waiting(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
+/* When it left the relay (cr__wsched_t.sent_at), 0 if not known. */
+uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
+/* Adds a pool slot's datagram to the send batch. */
+void cr__worker_send_pooled(struct cr_worker *w, uint32_t slot);
 
 /* cr_rtcp_out.c */
 void cr__rtcp_tick(struct cr_worker *w, cr_peer_t *p);

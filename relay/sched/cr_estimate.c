@@ -28,6 +28,7 @@
 #define PROBE_QUIET_US 250000    /* no delay-based decrease this long after a probe cluster */
 #define OWD_BLOCK_US 5000000     /* the base one-way delay is the minimum over 5-10 s */
 #define QUEUE_PERSIST_US 50000   /* a standing queue must last this long to count */
+#define REPORT_LCE_TTL_US 3000000 /* loss reports: the last congestion point is forgotten after this */
 
 void cr_est_params_default(cr_est_params_t *p)
 {
@@ -44,6 +45,7 @@ void cr_est_params_default(cr_est_params_t *p)
     p->probe_duration_us = 15000;
     p->congested_ttl_us = 1000000;
     p->queue_max_us = 15000;
+    p->report_inc_per_s = 0.25;
 }
 
 void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, uint64_t now_us)
@@ -194,6 +196,61 @@ void cr_est_on_rr(cr_est_t *e, uint8_t fraction_lost, uint32_t rtt_us, uint64_t 
     if (rtt_us != 0)
         e->rtt_us = rtt_us;
     loss_update(e, fraction_lost / 256.0, now_us);
+}
+
+/* A report's loss: fall to beta x what the link delivered (see cr_estimate.h). */
+static void report_decrease(cr_est_t *e, double loss, double acked, double beta, uint64_t now_us)
+{
+    e->congested_us = now_us;
+    if (now_us < e->shared_until_us || !since(e->last_dec_us, now_us, LOSS_DEC_GAP_US + e->rtt_us))
+        return;
+    if (since(e->last_dec_us, now_us, 1000000))
+        e->pre_dec_bps = e->delay_bps; /* the first decrease of an episode: remember the level */
+    double nb = e->delay_bps * (1.0 - 0.5 * loss);
+    if (acked > 0 && beta * acked < nb)
+        nb = beta * acked;
+    e->lce_bps = acked > 0 ? acked : nb;
+    e->delay_bps = nb < (double)e->p.min_bps ? (double)e->p.min_bps : nb;
+    e->last_dec_us = e->last_inc_us = now_us;
+}
+
+void cr_est_on_report(cr_est_t *e, double loss, uint32_t rtt_us, uint64_t sent_bps, uint32_t n_packets,
+                      uint64_t now_us)
+{
+    if (rtt_us != 0)
+        e->rtt_us = rtt_us;
+    if (loss < 0)
+        loss = 0;
+    if (loss > 1)
+        loss = 1;
+    double acked = (double)sent_bps * (1.0 - loss);
+    e->packets_in += n_packets;
+    e->sent_bps = (double)sent_bps;
+    e->acked_bps = acked;
+    e->last_loss = loss;
+    if (loss > e->p.loss_high) {
+        report_decrease(e, loss, acked, e->p.beta, now_us);
+        e->report_lossy = 1;
+        return;
+    }
+    double dt = now_us > e->last_inc_us ? (double)(now_us - e->last_inc_us) / 1e6 : 0.0;
+    e->last_inc_us = now_us;
+    if (loss >= e->p.loss_low) {
+        if (e->report_lossy && e->clean_sent_bps > 0 && (double)sent_bps > 1.02 * e->clean_sent_bps)
+            report_decrease(e, loss, acked, e->p.beta_mild, now_us);
+        e->report_lossy = 1;
+        return; /* some loss: hold */
+    }
+    e->report_lossy = 0;
+    e->clean_sent_bps = (double)sent_bps;
+    if (dt > 1.0)
+        dt = 1.0;
+    if (e->lce_bps > 0 && since(e->last_dec_us, now_us, REPORT_LCE_TTL_US))
+        e->lce_bps = 0; /* clean for a while: the link may have grown, climb fast again */
+    int near = e->lce_bps > 0 && e->delay_bps < 1.1 * e->lce_bps;
+    e->delay_bps *= 1.0 + (near ? e->p.mult_inc_per_s : e->p.report_inc_per_s) * dt;
+    if (e->delay_bps > (double)e->capacity_bps)
+        e->delay_bps = (double)e->capacity_bps;
 }
 
 void cr_est_school_congested(cr_est_t *e, uint64_t until_us)

@@ -47,6 +47,8 @@ typedef struct cr_est_params {
     uint64_t congested_ttl_us;   /** "degraded" this long after a congestion signal [1 s] */
     uint64_t queue_max_us;       /** a standing queue above this (one-way delay over its
                                      minimum, for 50 ms) counts as overuse [15 ms] */
+    double report_inc_per_s;     /** cr_est_on_report: increase per second away from the last
+                                     congestion point [0.25] */
 } cr_est_params_t;
 
 /** The delay detector's verdict on the latest send group. */
@@ -111,6 +113,9 @@ typedef struct cr_est {
     int64_t owd_cur_min, owd_prev_min;
     uint64_t owd_block_start, queue_us, queue_since_us;
     int owd_valid;
+    /* loss reports (cr_est_on_report) */
+    double clean_sent_bps; /* the rate sent in the last report with loss below loss_low */
+    uint8_t report_lossy;  /* the last report's loss was at least loss_low */
     /* shared bottleneck: the school backs off instead of this link */
     double pre_dec_bps;
     uint64_t shared_until_us;
@@ -140,6 +145,28 @@ void cr_est_on_packets(cr_est_t *e, const cr_est_pkt_t *pkts, size_t n, uint64_t
  * loss input only for links without transport-wide feedback, or both would count each loss.
  */
 void cr_est_on_rr(cr_est_t *e, uint8_t fraction_lost, uint32_t rtt_us, uint64_t now_us);
+
+/**
+ * Feeds a loss report for a link without transport-wide feedback: over the last window the relay
+ * sent n_packets at sent_bps toward the link and a fraction loss (0..1) of them was lost (from the
+ * receivers' NACKs or receiver reports); rtt_us as for cr_est_on_rr. It drives the rate-based part of
+ * the estimate (the one transport-wide feedback drives otherwise, so the school's shared-bottleneck
+ * detector and cr_est_school_congested work the same), and the acknowledged and sent rates:
+ *   - loss above loss_high: congestion. At most once per 300 ms + RTT, the estimate falls to the
+ *     smaller of estimate x (1 - loss / 2) and beta x what the link delivered, sent x (1 - loss), so
+ *     a capacity drop is followed within one report. None while the school link is the
+ *     bottleneck (cr_est_school_congested).
+ *   - loss below loss_low: it rises by mult_inc_per_s per second near the rate that last congested
+ *     (for 3 s after that congestion) and by report_inc_per_s otherwise, up to the capacity.
+ *   - in between: it holds, unless this is the second such report in a row and more is sent than
+ *     in the last clean report (the loss came with the rate: a small overshoot, which without delay
+ *     feedback would otherwise persist); then it falls to beta_mild x delivered. Loss at a rate
+ *     that was clean before (a lossy radio link) does not lower it.
+ * Start such links at their capacity (start_bps = 0): without delay feedback only loss can find a
+ * lower one. Do not feed the same losses through cr_est_on_rr as well.
+ */
+void cr_est_on_report(cr_est_t *e, double loss, uint32_t rtt_us, uint64_t sent_bps, uint32_t n_packets,
+                      uint64_t now_us);
 
 /**
  * Tells the estimator that its congestion was the school link's (cr_topo_refresh calls this when

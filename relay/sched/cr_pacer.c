@@ -279,16 +279,11 @@ static int expire(cr_pacer_t *pc, uint32_t school, uint64_t now_us, cr_pacer_out
     return n;
 }
 
-/* Releases the head of (room, band): charges both buckets (audio and RTCP may go into debt). */
-static void send_head(cr_pacer_t *pc, uint32_t school, uint32_t room, int band, uint64_t now_us, cr_pacer_out_t *o)
+/* Charges both buckets with a released item (audio and RTCP may go into debt) and counts it. */
+static void charge(cr_pacer_t *pc, uint32_t school, uint32_t room, int band, uint32_t size)
 {
-    cr__pacer_room_t *pr = &pc->rooms[room];
-    uint32_t size = pc->items[pr->q[band].head].size;
-    pr->tokens -= size;
+    pc->rooms[room].tokens -= size;
     pc->schools[school].tokens -= size;
-    pop(pc, room, band, o, 0);
-    if (now_us < pr->probe_end_us)
-        o->probe_id = pr->probe_id;
     pc->stats.sent[band]++;
     pc->stats.sent_bytes[band] += size;
     cr_link_t *rl = &pc->t->rooms[room].link, *sl = &pc->t->schools[school].link;
@@ -296,6 +291,37 @@ static void send_head(cr_pacer_t *pc, uint32_t school, uint32_t room, int band, 
     rl->sent_packets++;
     sl->sent_bytes += size;
     sl->sent_packets++;
+}
+
+/* Releases the head of (room, band). */
+static void send_head(cr_pacer_t *pc, uint32_t school, uint32_t room, int band, uint64_t now_us, cr_pacer_out_t *o)
+{
+    cr__pacer_room_t *pr = &pc->rooms[room];
+    charge(pc, school, room, band, pc->items[pr->q[band].head].size);
+    pop(pc, room, band, o, 0);
+    if (now_us < pr->probe_end_us)
+        o->probe_id = pr->probe_id;
+}
+
+int cr_pacer_try_send(cr_pacer_t *pc, uint32_t room, enum cr_band band, uint32_t size, uint64_t now_us)
+{
+    if (room >= pc->t->n_rooms || (unsigned)band >= CR_BAND_COUNT)
+        return CR_EINVAL;
+    uint32_t school = pc->t->rooms[room].school;
+    cr__pacer_school_t *ps = &pc->schools[school];
+    cr__pacer_room_t *pr = &pc->rooms[room];
+    if (band > CR_BAND_RTCP && ps->n_items > 0)
+        return 0; /* queued video of this school goes first, in its order */
+    double srate = (double)pc->t->schools[school].link.budget_bps * pc->p.school_factor;
+    double rrate = room_rate(pc, room, now_us);
+    refill(&ps->tokens, &ps->last_us, &ps->started, now_us, srate,
+           depth(pc->p.school_burst_us, srate, pc->p.min_burst_bytes));
+    refill(&pr->tokens, &pr->last_us, &pr->started, now_us, rrate,
+           depth(pc->p.room_burst_us, rrate, pc->p.min_burst_bytes));
+    if (band > CR_BAND_RTCP && (ps->tokens < (double)size || pr->tokens < (double)size))
+        return 0;
+    charge(pc, school, room, band, size);
+    return 1;
 }
 
 static int school_dequeue(cr_pacer_t *pc, uint32_t school, uint64_t now_us, cr_pacer_out_t *out, int max,

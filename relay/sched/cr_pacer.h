@@ -111,6 +111,14 @@ int cr_pacer_enqueue(cr_pacer_t *pc, uint32_t room, enum cr_band band, uint32_t 
                      uint64_t now_us, cr_pacer_out_t *evicted);
 
 /**
+ * The fast path for a packet that need not wait: when nothing of its school is queued (so it would
+ * overtake nobody) and both its classroom's and its school's buckets hold size bytes, or when it is
+ * audio or RTCP (which never wait), charges the buckets, counts it as sent and returns 1: the caller
+ * sends it now without enqueueing. Returns 0 when it must be enqueued, CR_EINVAL on a bad room or band.
+ */
+int cr_pacer_try_send(cr_pacer_t *pc, uint32_t room, enum cr_band band, uint32_t size, uint64_t now_us);
+
+/**
  * Writes up to max items that are due now into out (caller's array): those the buckets allow to
  * send, and video that waited too long (dropped = 1). Returns how many. Call again at once if it
  * returned max.

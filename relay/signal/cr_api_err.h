@@ -47,7 +47,8 @@
     X(INTERNAL, 5001, 500, "internal error")                                               \
     X(CLASS_FULL, 5031, 503, "class has reached its subscriber limit")                     \
     X(RELAY_FULL, 5032, 503, "relay has reached its session or class limit")               \
-    X(PARTICIPANTS_FULL, 5033, 503, "too many participants or connections")
+    X(PARTICIPANTS_FULL, 5033, 503, "too many participants or connections")                \
+    X(LINK_FULL, 5034, 503, "a link cannot carry the class's floor")
 
 enum cr_api_err {
 #define CR__API_ENUM(name, code, status, text) CR_API_##name = code,
@@ -62,7 +63,7 @@ int cr_api_err_status(int code);
 const char *cr_api_err_text(int code);
 
 /** Number of codes in the table. */
-#define CR_API_ERR_COUNT 41
+#define CR_API_ERR_COUNT 42
 
 /** Position of code in the table (0..CR_API_ERR_COUNT-1), or -1 for an unknown code. */
 int cr_api_err_index(int code);

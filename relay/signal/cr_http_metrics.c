@@ -130,6 +130,7 @@ static void relay_counters(fill_t *f, cr_relay_t *r, unsigned nw)
         {"unknown_peer", offsetof(cr_worker_stats_t, drop_unknown_peer)},
         {"queue_full", offsetof(cr_worker_stats_t, drop_queue_full)},
         {"stun_auth", offsetof(cr_worker_stats_t, drop_stun_auth)},
+        {"pacer", offsetof(cr_worker_stats_t, drop_pacer)}, /* video that waited too long, or pushed out */
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         cr_metric_family_t *fm = fam(f, rows[i].name, CR_METRIC_COUNTER, rows[i].help, "worker", NULL, 64);

@@ -127,6 +127,7 @@ static void session_forget(cr_relay_t *r, cr__session_t *s)
     int was_pub = p->pub == s;
     if (s->role == CR_PEER_SUBSCRIBER && c->n_subscribers > 0)
         c->n_subscribers--;
+    int was_sub = s->role == CR_PEER_SUBSCRIBER;
     if (c->main_pub == s)
         c->main_pub = NULL;
     if (was_pub)
@@ -136,6 +137,8 @@ static void session_forget(cr_relay_t *r, cr__session_t *s)
     p->n_sessions--;
     r->n_sessions--;
     free(s);
+    if (was_sub)
+        cr__sched_leave(r, c, p); /* its floor's reservation, once it watches nothing more here */
     if (was_pub) {
         cr__class_rebind(r, c);
         cr__participant_changed(r, p);
@@ -266,7 +269,8 @@ static int authorize_subscribe(cr_relay_t *r, cr__class_t *c, offer_ctx_t *o, co
         snprintf(o->detail, sizeof(o->detail), "%u subscribers", c->n_subscribers);
         return CR_API_CLASS_FULL;
     }
-    return 0;
+    /* The classroom's links must carry its floor (admission, issue 5). */
+    return cr__sched_admit_join(r, c, &o->claims, o->detail, sizeof(o->detail));
 }
 
 /* Token, class, membership and rules. Returns 0 with o->cls and o->p set, or the API code. */
@@ -401,6 +405,8 @@ static int create_session(cr_relay_t *r, enum cr_peer_role role, offer_ctx_t *o,
     }
     /* A classroom's WHIP is an additional source; only the teacher's replaces the main one. */
     peer->is_main = role == CR_PEER_PUBLISHER && o->claims.role == CR_ROLE_TEACHER;
+    /* Its place in the bandwidth scheduler's tree: the token's school and classroom (its sub). */
+    cr_peer_set_place(peer, o->claims.school, o->claims.sub, (int)o->cls->d.kind, o->view == CR__VIEW_STAGE);
     cr__session_t *s = calloc(1, sizeof(*s));
     if (s == NULL || reply_answer(o, out) != 0 || cr_worker_add_peer(r->workers[o->cls->worker], peer) != 0) {
         free(s);
@@ -521,6 +527,7 @@ void cr_relay_poll(cr_relay_t *r)
     if (now != r->last_tick_s) {
         r->last_tick_s = now;
         cr__class_tick(r, now);
+        cr__sched_tick(r);   /* the scheduler's links into the operator view */
         cr_ops_tick(r, now); /* operator view, alerts, lesson reports (cr_ops.c) */
     }
 }
@@ -545,6 +552,8 @@ static int start_workers(cr_relay_t *r, const cr_conf_t *conf, char *err, size_t
             .consent_timeout_s = conf->consent_timeout_s,
             .dtls_ctx = r->dtls_ctx,
             .events = &r->events,
+            .conf = &r->conf,           /* the scheduler's topology */
+            .n_workers = conf->workers, /* each plans for its share of every school link */
         };
         int rc = cr_worker_new(&r->workers[i], &o);
         if (rc != 0) {
@@ -578,7 +587,7 @@ int cr_relay_new(cr_relay_t **out, const cr_conf_t *conf, char *err, size_t err_
     }
     if ((rc = start_workers(r, conf, err, err_cap)) != 0)
         goto Fail;
-    if ((rc = cr__class_load_timetable(r, err, err_cap)) != 0)
+    if ((rc = cr__class_load_timetable(r, err, err_cap)) != 0 || (rc = cr__sched_load(r, err, err_cap)) != 0)
         goto Fail;
     *out = r;
     return 0;
@@ -594,6 +603,7 @@ void cr_relay_free(cr_relay_t *r)
     for (unsigned i = 0; i < r->n_workers; i++)
         cr_worker_free(r->workers[i]);
     free(r->workers);
+    cr__sched_free(r);
     cr_list_t *it, *tmp, *pit, *ptmp;
     cr_list_foreach_safe(it, tmp, &r->sessions)
     {

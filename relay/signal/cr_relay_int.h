@@ -110,6 +110,7 @@ struct cr_relay {
     uint8_t key[CR_AUTH_SECRET_MAX]; /* token key */
     size_t key_len;
     int64_t last_tick_s; /* timetable ends are checked once a second */
+    struct cr__sched *sched; /* admission and the links' view (cr_relay_sched.c) */
 };
 
 /**
@@ -118,6 +119,27 @@ struct cr_relay {
  */
 int cr__relay_session_worker(cr_relay_t *r, const char *resource_id, cr_worker_t **worker,
                              enum cr_peer_role *role);
+
+/* --- cr_relay_sched.c: the bandwidth scheduler's admission and visibility (issue 5) --- */
+
+/** Admits the timetable against the configured links (logs what is degraded or refused). */
+int cr__sched_load(cr_relay_t *r, char *err, size_t err_cap);
+void cr__sched_free(cr_relay_t *r);
+
+/**
+ * Admits a classroom's WHEP join into class c: 0, or CR_API_LINK_FULL with the link that cannot carry
+ * its floor in detail. Other roles are not checked.
+ */
+int cr__sched_admit_join(cr_relay_t *r, const cr__class_t *c, const cr_claims_t *cl, char *detail, size_t cap);
+
+/** A WHEP session of p in c ended: releases p's reservation once it watches nothing more there. */
+void cr__sched_leave(cr_relay_t *r, const cr__class_t *c, const cr__participant_t *p);
+
+/** {"links":[...],"subscribers":[...],"admission":[...]} for GET /api/status (new reference). */
+json_t *cr__sched_status_json(cr_relay_t *r);
+
+/** Once a second: the links' plan to the operator view (cr_ops_link_plan). */
+void cr__sched_tick(cr_relay_t *r);
 
 /* --- cr_relay.c --- */
 

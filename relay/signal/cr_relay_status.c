@@ -35,6 +35,8 @@ static json_t *worker_json(const cr_worker_t *w)
         json_array_append_new(hist, json_integer((json_int_t)atomic_load_explicit(&st->latency_hist[b],
                                                                                    memory_order_relaxed)));
     json_object_set_new(j, "latency_hist", hist);
+    json_object_set_new(json_object_get(j, "drops"), "pacer", json_integer((json_int_t)st->drop_pacer));
+    json_object_set_new(j, "paced", json_integer((json_int_t)st->paced)); /* waited in the pacer */
     return j;
 }
 
@@ -95,6 +97,7 @@ void cr_relay_status(cr_relay_t *r, cr_relay_reply_t *out)
     json_object_set_new(root, "session_list", sessions_json(r));
     json_object_set_new(root, "refusals", json_integer((json_int_t)r->refusals));
     json_object_set_new(root, "refusals_by_code", refusals_json(r));
+    json_object_set_new(root, "scheduler", cr__sched_status_json(r)); /* links, subscribers, admission */
     out->body = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     out->body_len = out->body ? strlen(out->body) : 0;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define CR_BENCH_HTTP_MAX_HEAD 8192     /* bytes of status line + headers accepted */
-#define CR_BENCH_HTTP_MAX_RESPONSE 65536 /* bytes of a whole response accepted */
+#define CR_BENCH_HTTP_MAX_RESPONSE (4 << 20) /* bytes of a whole response accepted (/api/status of 800 subscribers with the scheduler section) */
 
 /** A parsed URL "http://HOST[:PORT]/PATH". host and path are NUL-terminated copies. */
 typedef struct cr_bench_url {

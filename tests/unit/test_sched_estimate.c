@@ -205,6 +205,60 @@ static void test_shared_bottleneck(void **state)
     assert_int_equal(v, 1000000000);
 }
 
+/* Loss reports for links without transport-wide feedback (cr_est_on_report): start at capacity, fall
+ * to what the link delivered in one report, climb back once clean, and leave shared congestion to
+ * the school. */
+static void test_report(void **state)
+{
+    (void)state;
+    cr_est_params_t p;
+    cr_est_params_default(&p);
+    p.start_bps = 0;
+    cr_est_t e;
+    cr_est_init(&e, &p, 10000000, 0);
+    assert_int_equal(cr_est_value(&e, 0), 10000000);
+    /* the link drops to 4 Mbit/s under 9 Mbit/s sent: 55 % loss -> 0.85 x 4.05 Mbit/s */
+    cr_est_on_report(&e, 0.55, 20 * MS, 9000000, 200, 1000 * MS);
+    uint64_t v = cr_est_value(&e, 1000 * MS);
+    assert_true(v > 3400000 && v < 3450000);
+    assert_true(cr_est_degraded(&e, 1000 * MS));
+    assert_true(cr_est_acked(&e) >= 4049990 && cr_est_acked(&e) <= 4050000);
+    assert_true(e.packets_in == 200);
+    /* again within 300 ms + RTT: no second decrease */
+    cr_est_on_report(&e, 0.5, 20 * MS, 4000000, 100, 1200 * MS);
+    assert_int_equal(cr_est_value(&e, 1200 * MS), v);
+    /* 5 % loss: hold */
+    cr_est_on_report(&e, 0.05, 20 * MS, 3800000, 100, 1500 * MS);
+    assert_int_equal(cr_est_value(&e, 1500 * MS), v);
+    /* clean: slowly near the congestion point (8 %/s), then 25 %/s, up to the capacity */
+    uint64_t t = 1500 * MS;
+    for (int i = 0; i < 4; i++)
+        cr_est_on_report(&e, 0, 20 * MS, 3800000, 100, t += 250 * MS);
+    uint64_t v1 = cr_est_value(&e, t);
+    assert_true(v1 > (uint64_t)(v * 1.07) && v1 < (uint64_t)(v * 1.09));
+    for (int i = 0; i < 40; i++)
+        cr_est_on_report(&e, 0, 20 * MS, 3800000, 100, t += 250 * MS);
+    assert_int_equal(cr_est_value(&e, t), 10000000);
+    /* 5 % loss twice after the rate went up: an overshoot, back under what was delivered */
+    cr_est_on_report(&e, 0, 20 * MS, 5000000, 100, t += 250 * MS);
+    cr_est_on_report(&e, 0.05, 20 * MS, 5500000, 100, t += 250 * MS);
+    assert_int_equal(cr_est_value(&e, t), 10000000);
+    cr_est_on_report(&e, 0.05, 20 * MS, 5500000, 100, t += 250 * MS);
+    v = cr_est_value(&e, t);
+    assert_true(v > 4960000 && v < 4965000); /* 0.95 x 5.5 x 0.95 */
+    /* the same loss at a rate that was clean: held */
+    for (int i = 0; i < 40; i++)
+        cr_est_on_report(&e, 0, 20 * MS, 3000000, 100, t += 250 * MS);
+    cr_est_on_report(&e, 0.05, 20 * MS, 3000000, 100, t += 250 * MS);
+    cr_est_on_report(&e, 0.05, 20 * MS, 3000000, 100, t += 250 * MS);
+    assert_int_equal(cr_est_value(&e, t), 10000000);
+    /* while the school link is the bottleneck, the classroom does not back off itself */
+    cr_est_school_congested(&e, t + 1000 * MS);
+    cr_est_on_report(&e, 0.5, 20 * MS, 9000000, 200, t += 100 * MS);
+    assert_int_equal(cr_est_value(&e, t), 10000000);
+    assert_true(cr_est_degraded(&e, t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_standing_queue),
         cmocka_unit_test(test_probes),
         cmocka_unit_test(test_shared_bottleneck),
+        cmocka_unit_test(test_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

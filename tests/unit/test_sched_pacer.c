@@ -277,10 +277,39 @@ static void test_keyframe_burst_30_rooms(void **state)
     }
 }
 
+/* The fast path: a packet leaves without queueing while its buckets hold it and nothing of its
+ * school waits; audio always does; counted like a dequeued item. */
+static void test_try_send(void **state)
+{
+    (void)state;
+    cr_topo_t t;
+    cr_pacer_t pc;
+    setup(&t, &pc, 2, 1000000000, 10000000, NULL); /* classroom budget 9 Mbit/s, bucket 3000 bytes */
+    assert_int_equal(cr_pacer_try_send(&pc, 0, CR_BAND_DELTA, 1200, 0), 1);
+    assert_int_equal(cr_pacer_try_send(&pc, 0, CR_BAND_DELTA, 1200, 0), 1);
+    assert_int_equal(cr_pacer_try_send(&pc, 0, CR_BAND_DELTA, 1200, 0), 0); /* 600 bytes left */
+    assert_int_equal(cr_pacer_try_send(&pc, 0, CR_BAND_AUDIO, 200, 0), 1);  /* into debt */
+    assert_int_equal(cr_pacer_try_send(&pc, 1, CR_BAND_DELTA, 1200, 0), 1); /* another classroom */
+    /* 1 ms at 9 Mbit/s = 1125 bytes: 400 + 1125 >= 1200 */
+    assert_int_equal(cr_pacer_try_send(&pc, 0, CR_BAND_DELTA, 1200, 1 * MS), 1);
+    /* something queued in the school: video of every classroom queues behind it */
+    assert_int_equal(cr_pacer_enqueue(&pc, 0, CR_BAND_DELTA, 7, 1200, 1 * MS, NULL), 0);
+    assert_int_equal(cr_pacer_try_send(&pc, 1, CR_BAND_KEY, 100, 1 * MS), 0);
+    assert_int_equal(cr_pacer_try_send(&pc, 1, CR_BAND_RTCP, 100, 1 * MS), 1);
+    assert_int_equal(cr_pacer_try_send(&pc, 9, CR_BAND_AUDIO, 100, 1 * MS), CR_EINVAL);
+    assert_int_equal(t.rooms[0].link.sent_packets, 4);
+    assert_int_equal(t.rooms[0].link.sent_bytes, 3 * 1200 + 200);
+    assert_int_equal(t.schools[0].link.sent_packets, 6);
+    assert_int_equal(pc.stats.sent[CR_BAND_DELTA], 4);
+    cr_pacer_dispose(&pc);
+    cr_topo_dispose(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bands),
+        cmocka_unit_test(test_try_send),
         cmocka_unit_test(test_audio_never_waits),
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_probe),

@@ -48,6 +48,7 @@ static int recv_timeout(int fd, uint8_t *buf, size_t cap, int ms)
 }
 
 static int simulcast_next; /* the next publisher made by client_connect sends layers h and l */
+static const char *place_next; /* the classroom of the next subscriber (cr_peer_set_place), or NULL */
 
 static void make_sdp(cr_sdp_t *offer, cr_sdp_t *answer, int subscriber, const char *remote_ufrag)
 {
@@ -146,6 +147,8 @@ static void client_connect_as(client_t *c, int subscriber, const char *resource,
     free(offer);
     free(answer);
     p->is_main = (uint8_t)is_main;
+    if (subscriber && place_next != NULL)
+        cr_peer_set_place(p, "s1", place_next, 0, 0);
     assert_int_equal(cr_worker_add_peer(worker, p), 0);
 
     c->fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -470,6 +473,204 @@ static void test_consent_timeout(void **state)
     worker = saved;
 }
 
+
+/* An RTP packet of `size` payload bytes filled with `fill`, with the rid extension when rid != NULL. */
+static void send_sized(client_t *c, const char *rid, uint8_t pt, uint16_t seq, uint32_t ssrc, uint8_t nal, uint8_t fill,
+                       size_t size)
+{
+    uint8_t pkt[1400];
+    int n = cr_rtp_write_header(pkt, sizeof(pkt), pt, 1, seq, (uint32_t)seq * 3000u, ssrc);
+    if (rid != NULL) {
+        size_t rl = strlen(rid);
+        pkt[0] |= 0x10;
+        uint8_t ext[8] = {0xBE, 0xDE, 0, 1, (uint8_t)(10 << 4 | (rl - 1)), 0, 0, 0};
+        memcpy(ext + 5, rid, rl);
+        memcpy(pkt + n, ext, sizeof(ext));
+        n += (int)sizeof(ext);
+    }
+    pkt[n] = nal;
+    memset(pkt + n + 1, fill, size - 1);
+    size_t len = (size_t)n + size;
+    assert_int_equal(cr_srtp_protect(c->srtp, pkt, &len, sizeof(pkt)), 0);
+    sendto(c->fd, pkt, len, 0, (struct sockaddr *)&c->relay, sizeof(c->relay));
+}
+
+/* Sends h (~2 Mbit/s) and l (~200 kbit/s) for us microseconds (keyframes first when key), while
+ * throwing away what the subscriber receives. */
+static void send_layers(client_t *pub, client_t *sub, uint16_t *hs, uint16_t *ls, uint64_t us, int key)
+{
+    uint64_t t0 = cr_now_us();
+    for (int i = 0; cr_now_us() - t0 < us; i++) {
+        send_sized(pub, "h", 102, (*hs)++, 0xA1, key && i == 0 ? 0x65 : 0x41, 0xc1, 1000);
+        if (i % 10 == 0)
+            send_sized(pub, "l", 102, (*ls)++, 0xA2, key && i == 0 ? 0x65 : 0x41, 0xc2, 1000);
+        usleep(4000);
+        uint8_t drain[1600];
+        while (recv(sub->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+            ;
+    }
+}
+
+/* Without topology sections nothing is scheduled: a subscriber of a classroom no section names gets
+ * the best layer, unpaced, with no link and its reason in its figures (docs/CONFIG.md). */
+static void test_unconfigured_not_scheduled(void **state)
+{
+    (void)state;
+    cr_worker_t *saved = worker;
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
+                          .events = &events};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    assert_int_equal(cr_worker_start(worker), 0);
+    client_t pub = {0}, sub = {0};
+    simulcast_next = 1;
+    client_connect(&pub, 0, "pub000000000000000000000000000a");
+    simulcast_next = 0;
+    place_next = "room-x";
+    client_connect(&sub, 1, "sub000000000000000000000000000a");
+    place_next = NULL;
+    uint16_t hs = 1, ls = 1;
+    send_layers(&pub, &sub, &hs, &ls, 1100000u, 1);
+    /* h's keyframe: the subscriber, not capped by anything, receives h. */
+    send_sized(&pub, "h", 102, hs++, 0xA1, 0x65, 0xc1, 1000);
+    send_sized(&pub, "l", 102, ls++, 0xA2, 0x41, 0xc2, 1000);
+    uint8_t buf[1600];
+    cr_rtp_hdr_t h;
+    int n, got_h = 0;
+    while ((n = recv_media(&sub, buf, sizeof(buf), 0, 300)) > 0) {
+        assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+        got_h += h.payload[1] == 0xc1;
+    }
+    assert_true(got_h >= 1);
+    cr_peer_stats_t st[8];
+    size_t np = cr_worker_peer_stats(worker, st, 8);
+    for (size_t i = 0; i < np && i < 8; i++) {
+        if (st[i].role != CR_PEER_SUBSCRIBER)
+            continue;
+        assert_string_equal(st[i].classroom, "");
+        assert_non_null(strstr(st[i].why, "not scheduled"));
+    }
+    cr_link_stats_t ls_[8];
+    assert_int_equal(cr_worker_link_stats(worker, ls_, 8), 0);
+    assert_int_equal(cr_worker_stats(worker)->paced, 0);
+    assert_int_equal(cr_worker_stats(worker)->drop_pacer, 0);
+    client_close(&pub);
+    client_close(&sub);
+    cr_worker_free(worker);
+    worker = saved;
+}
+
+/* The scheduler: a classroom link of 1 Mbit/s (budget 0.9) below the "h" layer (about 2 Mbit/s)
+ * makes the allocator choose "l", which the subscriber switches to at l's keyframe; the link and
+ * the subscriber show it. Then a burst of video toward that link is paced at the budget, audio
+ * overtaking it. */
+static void test_allocation_and_pacing(void **state)
+{
+    (void)state;
+    cr_worker_t *saved = worker;
+    cr_conf_t *conf = malloc(sizeof(*conf));
+    char err[256];
+    cr_conf_defaults(conf);
+    const char *text = "[school.s1]\n[classroom.tiny]\nschool = s1\ncapacity_mbps = 1\n";
+    assert_int_equal(cr_conf_parse(conf, "t", text, strlen(text), err, sizeof(err)), 0);
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
+                          .events = &events, .conf = conf};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    free(conf);
+    assert_int_equal(cr_worker_start(worker), 0);
+    client_t pub = {0}, sub = {0};
+    simulcast_next = 1;
+    client_connect(&pub, 0, "pub0000000000000000000000000009");
+    simulcast_next = 0;
+    place_next = "tiny";
+    client_connect(&sub, 1, "sub0000000000000000000000000009");
+    place_next = NULL;
+
+    /* 1.5 s of h at ~2 Mbit/s (1000-byte packets every 4 ms) and l at ~200 kbit/s. */
+    uint16_t hs = 1, ls = 1;
+    send_layers(&pub, &sub, &hs, &ls, 1500000u, 1);
+    /* l's keyframe: from here the subscriber receives l only. */
+    send_sized(&pub, "l", 102, ls++, 0xA2, 0x65, 0xc2, 1000);
+    for (int i = 0; i < 5; i++) {
+        send_sized(&pub, "h", 102, hs++, 0xA1, 0x41, 0xc1, 1000);
+        send_sized(&pub, "l", 102, ls++, 0xA2, 0x41, 0xc2, 1000);
+        usleep(20000);
+    }
+    uint8_t buf[1600];
+    cr_rtp_hdr_t h;
+    /* (h packets that waited in the pacer may still leave after l's keyframe, which its band lets
+     * overtake them; none is newer than it.) */
+    int n, got_l = 0, h_newer = 0;
+    uint16_t l_first = 0;
+    while ((n = recv_media(&sub, buf, sizeof(buf), 0, 300)) > 0) {
+        assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+        if (h.payload[1] == 0xc2 && got_l++ == 0)
+            l_first = h.seq;
+        else if (h.payload[1] == 0xc1 && got_l > 0 && (int16_t)(h.seq - l_first) > 0)
+            h_newer++;
+    }
+    assert_true(got_l >= 5);
+    assert_int_equal(h_newer, 0);
+
+    send_layers(&pub, &sub, &hs, &ls, 1100000u, 0); /* the snapshots are published once a second */
+    cr_peer_stats_t st[8];
+    size_t np = cr_worker_peer_stats(worker, st, 8);
+    int found = 0;
+    for (size_t i = 0; i < np && i < 8; i++) {
+        if (st[i].role != CR_PEER_SUBSCRIBER)
+            continue;
+        found = 1;
+        assert_string_equal(st[i].classroom, "tiny");
+        assert_string_equal(st[i].school, "s1");
+        assert_string_equal(st[i].target_layer, "l");
+        assert_non_null(strstr(st[i].why, "classroom link"));
+    }
+    assert_true(found);
+    cr_link_stats_t ls_[8];
+    size_t nl = cr_worker_link_stats(worker, ls_, 8);
+    found = 0;
+    for (size_t i = 0; i < nl && i < 8; i++) {
+        if (strcmp(ls_[i].classroom, "tiny") != 0)
+            continue;
+        found = 1;
+        assert_int_equal(ls_[i].capacity_bps, 1000000);
+        assert_true(ls_[i].budget_bps <= 900000);
+        assert_true(ls_[i].alloc_bps > 0 && ls_[i].alloc_bps < 500000);
+        assert_int_equal(ls_[i].subscriptions, 2);
+    }
+    assert_true(found);
+    assert_true(cr_worker_stats(worker)->drop_pacer > 0); /* h did not fit while it was forwarded */
+
+    /* A burst of 15 x 1000 bytes leaves at the budget (0.9 Mbit/s: ~110 ms after the bucket's
+     * 3000 bytes); an audio packet sent after it overtakes the video still waiting. */
+    usleep(300000);
+    uint64_t paced0 = cr_worker_stats(worker)->paced;
+    for (int i = 0; i < 15; i++)
+        send_sized(&pub, "l", 102, ls++, 0xA2, 0x41, 0xc2, 1000);
+    send_sized(&pub, NULL, 111, 1, 0xB1, 0x00, 0xaa, 60);
+    uint64_t first = 0, last = 0;
+    int video = 0, audio_pos = -1;
+    while ((n = recv_media(&sub, buf, sizeof(buf), 0, 400)) > 0) {
+        assert_int_equal(cr_rtp_parse(buf, (size_t)n, &h), 0);
+        if (h.payload_type == 111) {
+            audio_pos = video;
+            continue;
+        }
+        if (first == 0)
+            first = cr_now_us();
+        last = cr_now_us();
+        video++;
+    }
+    assert_int_equal(video, 15);
+    assert_true(audio_pos >= 0 && audio_pos < 15);
+    assert_true(last - first >= 70000);
+    assert_true(cr_worker_stats(worker)->paced >= paced0 + 10);
+
+    client_close(&pub);
+    client_close(&sub);
+    cr_worker_free(worker);
+    worker = saved;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -537,6 +738,8 @@ int main(void)
         cmocka_unit_test(test_layers_and_sources),
         cmocka_unit_test(test_consent_timeout),
         cmocka_unit_test(test_rx_time),
+        cmocka_unit_test(test_unconfigured_not_scheduled),
+        cmocka_unit_test(test_allocation_and_pacing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
