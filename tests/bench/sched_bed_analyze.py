@@ -3,7 +3,7 @@
 
   sched_bed_analyze.py window SERIES POINT FROM_MS TO_MS CAP_BPS   utilisation, loss, delay
   sched_bed_analyze.py reach SERIES POINT T_MS RATE_BPS            s until the 500 ms rate >= RATE
-  sched_bed_analyze.py follow SERIES POINT T_CUT T_BACK LIMIT_BPS  s until the 500 ms rate stays <= LIMIT
+  sched_bed_analyze.py follow SERIES POINT T_CUT T_BACK LIMIT_BPS  s until the 500 ms rate is (stays) <= LIMIT
   sched_bed_analyze.py follow_alloc STATUS CLASSROOM T_MS LIMIT    s until the scheduler's allocation <= LIMIT
   sched_bed_analyze.py alloc STATUS FROM_MS TO_MS                  mean allocation per classroom, Jain's index
   sched_bed_analyze.py floors STATUS FROM_MS TO_MS                 subscribers below their floor (scheduler)
@@ -144,12 +144,18 @@ def cmd_follow(a):
     rs = [(te, b) for te, b in rate_series(rows, point, 50) if te >= t_cut + 500 and te <= t_back]
     during = [b for te, b in rs if te >= t_cut + 2000]
     off = "%.3f" % (sum(during) / len(during) / 1e6) if during else "-1"
-    follow = -1.0
+    # follow: the first 500 ms window at or below the limit; settle: from then on, every window
+    # (a probe above the budget, or a burst of retransmissions, breaks it); over_pct: windows above.
+    follow = settle = -1.0
     for i, (te, b) in enumerate(rs):
-        if all(x <= limit for _, x in rs[i:]):
+        if follow < 0 and b <= limit:
             follow = (te - 500 - t_cut) / 1000.0
+        if all(x <= limit for _, x in rs[i:]):
+            settle = (te - 500 - t_cut) / 1000.0
             break
-    print("follow_s=%.2f offered_mbps=%s" % (follow, off))
+    over = [b for te, b in rs if te >= t_cut + 2000 and b > limit]
+    print("follow_s=%.2f settle_s=%.2f over_pct=%.1f offered_mbps=%s" % (
+        follow, settle, 100.0 * len(over) / len(during) if during else -1, off))
 
 
 def jain(v):
