@@ -12,7 +12,8 @@
  * K-th subscriber decrypts every packet it receives (integrity) and reads the publisher's latency
  * stamps (the SEI of cr_bench_h264) against the kernel's receive timestamp (SO_TIMESTAMPNS). Each
  * subscriber sends what a receiver sends: a receiver report every second and a NACK for every gap,
- * protected with SRTCP, and a consent check every 2.5 s.
+ * protected with SRTCP, and a consent check every 2.5 s. SIGUSR1 makes every connected subscriber
+ * send a PLI for its video at once (a keyframe request from a whole classroom, tests/bench/sched_bed).
  *
  * After all subscribers are connected and a warm-up, a window of S seconds is measured; with
  * --relay-pid the relay's CPU time, RSS and GET /api/status counters are read at both ends. The last
@@ -70,7 +71,7 @@ typedef struct sub {
     uint32_t rtcp_ssrc;
     uint64_t packets, bytes, rtcp_in;
     uint64_t decrypted, auth_fail, bad_payload, stamps;
-    uint64_t nacks_sent, rr_sent;
+    uint64_t nacks_sent, rr_sent, plis_sent;
     uint32_t rxq_drops; /* SO_RXQ_OVFL: datagrams the kernel dropped on this socket (buffer full) */
     uint64_t next_rr_us;
     uint64_t packets_at_start; /* packets when the window opened */
@@ -78,7 +79,7 @@ typedef struct sub {
 
 /* Sums over all subscribers, taken at both ends of the window. */
 typedef struct totals {
-    uint64_t packets, bytes, expected, unique, gaps, recovered, duplicates, nacks, rr, rxq_drops;
+    uint64_t packets, bytes, expected, unique, gaps, recovered, duplicates, nacks, rr, plis, rxq_drops;
     uint64_t decrypted, auth_fail, bad_payload, stamps;
 } totals_t;
 
@@ -93,7 +94,7 @@ static opts_t o = {.n = 1, .seconds = 10, .warmup = 3, .ramp = 200, .decrypt_eve
                    .delete = 1, .rcvbuf = 1 << 20};
 static cr_bench_url_t url, status_url;
 static sub_t *subs;
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, pli_flag;
 static cr_bench_hist_t latency; /* window only */
 static int in_window;
 static char *token_buf;  /* the --token-file, its lines NUL-terminated */
@@ -104,6 +105,12 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    pli_flag = 1;
 }
 
 static uint64_t real_now_us(void)
@@ -146,6 +153,22 @@ static void send_nack(sub_t *s, uint32_t media_ssrc, const uint16_t *seqs, size_
         return;
     if (cr_bench_peer_send_rtcp(&s->peer, buf, (size_t)(r + r2), sizeof(buf)) == 0)
         s->nacks_sent++;
+}
+
+/* RFC 4585 section 6.3.1: a picture loss indication for the video stream, after an empty RR. */
+static void send_pli(sub_t *s)
+{
+    uint8_t buf[PKT_CAP];
+    if (s->peer.state != CR_BENCH_PEER_CONNECTED || !s->seq[1].started)
+        return;
+    int r = cr_rtcp_write_rr(buf, sizeof(buf), s->rtcp_ssrc, NULL, 0);
+    if (r < 0)
+        return;
+    int r2 = cr_rtcp_write_pli(buf + r, sizeof(buf) - (size_t)r, s->rtcp_ssrc, s->ssrc[1]);
+    if (r2 < 0)
+        return;
+    if (cr_bench_peer_send_rtcp(&s->peer, buf, (size_t)(r + r2), sizeof(buf)) == 0)
+        s->plis_sent++;
 }
 
 /* --- receiving --- */
@@ -322,6 +345,7 @@ static void sum_totals(unsigned created, totals_t *t)
         }
         t->nacks += s->nacks_sent;
         t->rr += s->rr_sent;
+        t->plis += s->plis_sent;
         t->rxq_drops += s->rxq_drops;
         t->decrypted += s->decrypted;
         t->auth_fail += s->auth_fail;
@@ -426,13 +450,14 @@ static void report(const window_t *w, unsigned created)
     uint64_t lost = expected > unique ? expected - unique : 0;
     printf("subscribers=%u connected=%u failed=%u silent=%u window_s=%.2f", o.n, connected, failed, silent, secs);
     printf(" packets=%llu pps=%.0f mbps=%.2f expected=%llu lost=%llu loss_pct=%.4f gaps=%llu gap_pct=%.4f"
-           " recovered=%llu duplicates=%llu nacks_sent=%llu rr_sent=%llu rxq_drops=%llu",
+           " recovered=%llu duplicates=%llu nacks_sent=%llu rr_sent=%llu plis_sent=%llu rxq_drops=%llu",
            (unsigned long long)(b->packets - a->packets), (double)(b->packets - a->packets) / secs,
            (double)(b->bytes - a->bytes) * 8 / secs / 1e6, (unsigned long long)expected,
            (unsigned long long)lost, pct(lost, expected), (unsigned long long)(b->gaps - a->gaps),
            pct(b->gaps - a->gaps, expected), (unsigned long long)(b->recovered - a->recovered),
            (unsigned long long)(b->duplicates - a->duplicates), (unsigned long long)(b->nacks - a->nacks),
-           (unsigned long long)(b->rr - a->rr), (unsigned long long)(b->rxq_drops - a->rxq_drops));
+           (unsigned long long)(b->rr - a->rr), (unsigned long long)(b->plis - a->plis),
+           (unsigned long long)(b->rxq_drops - a->rxq_drops));
     printf(" decrypted=%llu auth_failures=%llu bad_payload=%llu latency_samples=%llu latency_p50_ms=%.3f"
            " latency_p99_ms=%.3f latency_max_ms=%.3f connect_p50_ms=%llu connect_max_ms=%llu loadgen_cpu_pct=%.1f",
            (unsigned long long)(b->decrypted - a->decrypted), (unsigned long long)(b->auth_fail - a->auth_fail),
@@ -630,6 +655,11 @@ static int run(cr_dtls_ctx_t *ctx, const char *fingerprint, int epfd)
         now = cr_now_us();
         for (int i = 0; i < n; i++)
             drain(evs[i].data.ptr);
+        if (pli_flag) {
+            pli_flag = 0;
+            for (unsigned i = 0; i < created; i++)
+                send_pli(&subs[i]);
+        }
         if (now >= next_tick) {
             tick_all(created, now);
             next_tick = now + TICK_US;
@@ -707,6 +737,7 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_usr1);
     signal(SIGPIPE, SIG_IGN);
     raise_nofile(o.n);
     if (cr_srtp_global_init() != 0 || cr_dtls_cert_new(&cert) != 0 || cr_dtls_ctx_new(&ctx, cert) != 0) {

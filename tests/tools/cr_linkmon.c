@@ -2,20 +2,25 @@
  * cr_linkmon: watches the relay's media on the test bed's links (issue 5, tests/bench/sched_bed).
  *
  *   cr_linkmon --tx NS:IF [--rx NS:IF]... --out FILE [--seconds S] [--port-min P --port-max P]
+ *              [--in NS:IF]... [--audio-pt PT]
  *
  * Each point is a packet socket in a network namespace (NS "-": this one) on an interface: --tx sees
  * the packets the interface sends, --rx those it receives. Only UDP from the relay's media ports
- * counts, and of that RTP (RTCP is left out: "media"). The RTP header is in clear under SRTP, so
+ * counts, and of that RTP (RTCP is left out: "media"); an --in point is an --rx point that only counts
+ * bytes (e.g. what arrives at a router, before the link's queue). The RTP header is in clear under SRTP, so
  *   - the bytes on the wire (IP length + 14 for Ethernet, as tbf counts them) go into 1 ms bins per
  *     point: rates, and the 10 ms peak of what the relay offers a link;
- *   - each packet seen at the tx point is remembered by (SSRC, sequence number) with its time, and
- *     the same packet at an rx point gives its delay through the links (their queues); one not seen
+ *   - a stream is one destination's SSRC (subscribers behind one link may get the same SSRC and
+ *     numbers); each packet seen at the tx point is remembered by (stream, sequence number) with its
+ *     time, and
+ *     the same packet at an rx point gives its delay through the links (their queues; a histogram
+ *     of eight buckets per octave, percentiles at a bucket's upper edge); one not seen
  *     at any rx point within 1 s was lost on the links (link_lost: with every receiving classroom
  *     watched, what the tbf queues dropped);
  *   - at the rx points every SSRC's sequence numbers are tracked: a number a later packet went past
  *     that has not arrived (as a retransmission) 1 s later is lost, counted at the time the gap
- *     showed, as audio for streams whose packets are all small (<= 400 bytes of UDP payload), else
- *     video.
+ *     showed, as audio for RTP payload type PT (--audio-pt, 111: the Opus type cr_loadgen offers),
+ *     else video.
  * Stops after S seconds or on SIGINT/SIGTERM; writes FILE with one line per 10 ms (time in ms since
  * the Unix epoch, bytes per point, audio and video packets and losses at the rx points, and a delay
  * histogram), and prints key=value totals on stdout. A test tool: it may allocate and print freely.
@@ -39,23 +44,23 @@
 #include <unistd.h>
 
 #define MAX_POINTS 40
-#define MAX_SSRC 8192
+#define MAX_SSRC 8192 /* streams: (destination address and port, SSRC) */
 #define LOST_AFTER_MS 1000u   /* a gap not filled (by a retransmission) within this is a loss */
 #define PEND_MAX (1u << 20)
 #define SEQ_WORDS (65536 / 64)
 #define TX_SLOTS (1u << 20)
-#define DBUCKETS 40           /* delay histogram, two buckets per octave of microseconds (to ~1 s) */
+#define DBUCKETS 170          /* delay histogram: [0, 1 us), then eight buckets per octave (to ~2 s) */
 #define BIN_MS 10
 
 typedef struct point {
     char name[96];
-    int fd, tx;
+    int fd, tx, rate_only; /* rate_only (--in): bytes only, no streams, losses or delays */
     uint32_t *ms_bytes; /* per 1 ms */
     uint64_t bytes, packets;
 } point_t;
 
 typedef struct ssrc {
-    uint32_t ssrc;
+    uint64_t key; /* destination IPv4 address and port, SSRC (see stream_key) */
     uint8_t used, started, big;
     uint32_t hi;        /* highest extended sequence number */
     uint64_t seen[SEQ_WORDS];
@@ -68,7 +73,7 @@ typedef struct pend {
 } pend_t;
 
 typedef struct tx_slot {
-    uint32_t ssrc;
+    uint64_t key;
     uint16_t seq;
     uint16_t used;
     uint64_t t_us;
@@ -91,15 +96,15 @@ static unsigned pend_head, n_pend;
 /* Every packet seen at the tx point, in order: not seen at an rx point 1 s later = lost on the links. */
 typedef struct sent {
     uint32_t slot;
-    uint32_t ssrc;
+    uint64_t key;
     uint16_t seq;
     uint64_t t_ms;
 } sent_t;
 static sent_t *sentq;
 static unsigned sent_head, n_sent;
-static uint64_t link_lost, link_sent;
+static uint64_t link_lost, link_sent, untimed;
 static uint64_t dhist[DBUCKETS], matched, audio_lost, video_lost, audio_rx, video_rx;
-static int port_min = 10000, port_max = 10063;
+static int port_min = 10000, port_max = 10063, audio_pt = 111;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -108,7 +113,7 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-static int open_point(const char *spec, int tx)
+static int open_point(const char *spec, int tx, int rate_only)
 {
     char ns[64], ifn[IF_NAMESIZE];
     const char *colon = strchr(spec, ':');
@@ -143,39 +148,66 @@ static int open_point(const char *spec, int tx)
         return -1;
     close(self);
     point_t *p = &pts[n_pts++];
-    snprintf(p->name, sizeof(p->name), "%s:%s", tx ? "tx" : "rx", spec);
+    snprintf(p->name, sizeof(p->name), "%s:%s", tx ? "tx" : rate_only ? "in" : "rx", spec);
     p->fd = fd;
     p->tx = tx;
-    n_rx_points += !tx;
+    p->rate_only = rate_only;
+    n_rx_points += !tx && !rate_only;
     p->ms_bytes = calloc(n_ms, sizeof(uint32_t));
     return p->ms_bytes != NULL ? 0 : -1;
 }
 
-/* The lower edge of bucket b in microseconds: 1, 1.5, 2, 3, 4, 6, 8, ... (two per octave). */
+static double edges[DBUCKETS];
+
+/* The lower edge of bucket b in microseconds: 0, then 2^((b - 1) / 8) (a step of 9 %). */
 static double dedge(unsigned b)
 {
-    double base = (double)(1ull << (b / 2));
-    return b % 2 ? base * 1.5 : base;
+    if (edges[1] == 0) {
+        double e = 1;
+        for (unsigned i = 1; i < DBUCKETS; i++, e *= 1.0905077326652577) /* 2^(1/8) */
+            edges[i] = e;
+    }
+    return edges[b];
 }
 
 static unsigned dbucket(uint64_t us)
 {
-    unsigned b = 0;
-    while (b + 1 < DBUCKETS && (double)us >= dedge(b + 1))
-        b++;
-    return b;
+    unsigned lo = 0, hi = DBUCKETS - 1; /* the last bucket whose edge is <= us */
+    while (lo < hi) {
+        unsigned mid = (lo + hi + 1) / 2;
+        if (dedge(mid) <= (double)us)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
 }
 
-static ssrc_t *ssrc_get(uint32_t s)
+/*
+ * A stream is one subscriber's copy of one SSRC: several subscribers behind one link may receive the
+ * same SSRC and sequence numbers (the relay numbers per layer), so the destination is part of the key.
+ */
+static uint64_t stream_key(const uint8_t *ip, const uint8_t *udp, uint32_t ssrc)
 {
-    uint32_t h = (s * 2654435761u) % MAX_SSRC;
+    uint64_t dst = (uint64_t)ip[16] << 24 | (uint64_t)ip[17] << 16 | (uint64_t)ip[18] << 8 | ip[19];
+    return (dst * 65536u + (uint64_t)(udp[2] << 8 | udp[3])) * 0x9e3779b97f4a7c15ull ^ ssrc;
+}
+
+static uint32_t slot_of(uint64_t key, uint16_t seq)
+{
+    return (uint32_t)(((key ^ (key >> 29)) * 2654435761u ^ seq) % TX_SLOTS);
+}
+
+static ssrc_t *ssrc_get(uint64_t key)
+{
+    uint32_t h = (uint32_t)((key ^ (key >> 32)) * 2654435761u % MAX_SSRC);
     for (unsigned i = 0; i < MAX_SSRC; i++) {
         ssrc_t *x = &ssrcs[(h + i) % MAX_SSRC];
-        if (x->used && x->ssrc == s)
+        if (x->used && x->key == key)
             return x;
         if (!x->used) {
             x->used = 1;
-            x->ssrc = s;
+            x->key = key;
             return x;
         }
     }
@@ -225,7 +257,7 @@ static void sent_settle(uint64_t now_ms)
         if (q->t_ms + LOST_AFTER_MS > now_ms)
             return;
         tx_slot_t *t = &txt[q->slot];
-        if (t->used && t->ssrc == q->ssrc && t->seq == q->seq) {
+        if (t->used && t->key == q->key && t->seq == q->seq) {
             link_lost++;
             if (q->t_ms >= start_ms && (q->t_ms - start_ms) / BIN_MS < n_bins)
                 bins[(q->t_ms - start_ms) / BIN_MS].link_lost++;
@@ -237,12 +269,12 @@ static void sent_settle(uint64_t now_ms)
 }
 
 /* An RTP packet at an rx point: its stream's sequence numbers, and its delay since the tx point. */
-static void on_rx(uint32_t ssrc, uint16_t seq, size_t udp_len, uint64_t t_us, bin_t *b)
+static void on_rx(uint64_t key, uint16_t seq, int audio, uint64_t t_us, bin_t *b)
 {
-    ssrc_t *x = ssrc_get(ssrc);
+    ssrc_t *x = ssrc_get(key);
     if (x == NULL)
         return;
-    if (udp_len > 400)
+    if (!audio)
         x->big = 1;
     if (x->big)
         video_rx++, b->video++;
@@ -268,8 +300,8 @@ static void on_rx(uint32_t ssrc, uint16_t seq, size_t udp_len, uint64_t t_us, bi
         }
     }
     x->seen[seq / 64] |= 1ull << (seq % 64);
-    tx_slot_t *t = &txt[((ssrc * 2654435761u) ^ seq) % TX_SLOTS];
-    if (t->used && t->ssrc == ssrc && t->seq == seq) {
+    tx_slot_t *t = &txt[slot_of(key, seq)];
+    if (t->used && t->key == key && t->seq == seq) {
         /* (a tx time taken when we read the packet may be later than its arrival: 0) */
         unsigned db = dbucket(t_us > t->t_us ? t_us - t->t_us : 0);
         dhist[db]++;
@@ -299,19 +331,23 @@ static void on_packet(point_t *p, const uint8_t *pkt, size_t len, uint64_t t_us)
     p->packets++;
     uint32_t ssrc = (uint32_t)rtp[8] << 24 | (uint32_t)rtp[9] << 16 | (uint32_t)rtp[10] << 8 | rtp[11];
     uint16_t seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
+    uint64_t key = stream_key(pkt, udp, ssrc);
+    int audio = (rtp[1] & 0x7f) == audio_pt;
+    if (p->rate_only)
+        return;
     if (p->tx) {
-        uint32_t slot = ((ssrc * 2654435761u) ^ seq) % TX_SLOTS;
+        uint32_t slot = slot_of(key, seq);
         tx_slot_t *t = &txt[slot];
         if (n_rx_points > 0 && n_sent < PEND_MAX) {
-            sentq[(sent_head + n_sent++) % PEND_MAX] = (sent_t){slot, ssrc, seq, ms};
+            sentq[(sent_head + n_sent++) % PEND_MAX] = (sent_t){slot, key, seq, ms};
             link_sent++;
         }
-        t->ssrc = ssrc;
+        t->key = key;
         t->seq = seq;
         t->used = 1;
         t->t_us = t_us;
     } else {
-        on_rx(ssrc, seq, tot - ihl - 8, t_us, &bins[i / BIN_MS]);
+        on_rx(key, seq, audio, t_us, &bins[i / BIN_MS]);
     }
 }
 
@@ -343,6 +379,7 @@ static void drain(point_t *p)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             t_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+            untimed++;
         }
         on_packet(p, buf, (size_t)n, t_us);
     }
@@ -401,11 +438,11 @@ static void report(const char *out, unsigned used_ms)
     for (unsigned b = 0; b < DBUCKETS; b++)
         total += dhist[b];
     printf(" audio_rx=%llu video_rx=%llu audio_lost=%llu video_lost=%llu link_sent=%llu link_lost=%llu matched=%llu"
-           " delay_p50_ms=%.3f delay_p99_ms=%.3f\n",
+           " delay_p50_ms=%.3f delay_p99_ms=%.3f untimed=%llu\n",
            (unsigned long long)audio_rx, (unsigned long long)video_rx, (unsigned long long)audio_lost,
            (unsigned long long)video_lost, (unsigned long long)link_sent, (unsigned long long)link_lost,
            (unsigned long long)matched, pct(dhist, total, 0.5),
-           pct(dhist, total, 0.99));
+           pct(dhist, total, 0.99), (unsigned long long)untimed);
 }
 
 int main(int argc, char **argv)
@@ -436,8 +473,8 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
-        if ((strcmp(a, "--tx") == 0 || strcmp(a, "--rx") == 0) && n_pts < MAX_POINTS) {
-            if (open_point(v, a[2] == 't') != 0)
+        if ((strcmp(a, "--tx") == 0 || strcmp(a, "--rx") == 0 || strcmp(a, "--in") == 0) && n_pts < MAX_POINTS) {
+            if (open_point(v, a[2] == 't', a[2] == 'i') != 0)
                 return 1;
         } else if (strcmp(a, "--out") == 0) {
             out = v;
@@ -445,9 +482,11 @@ int main(int argc, char **argv)
             port_min = (int)strtol(v, NULL, 10);
         } else if (strcmp(a, "--port-max") == 0) {
             port_max = (int)strtol(v, NULL, 10);
+        } else if (strcmp(a, "--audio-pt") == 0) {
+            audio_pt = (int)strtol(v, NULL, 10);
         } else if (strcmp(a, "--seconds") != 0) {
-            fprintf(stderr, "usage: cr_linkmon --tx NS:IF [--rx NS:IF]... --out FILE [--seconds S] "
-                            "[--port-min P --port-max P]\n");
+            fprintf(stderr, "usage: cr_linkmon --tx NS:IF [--rx NS:IF]... [--in NS:IF]... --out FILE [--seconds S] "
+                            "[--port-min P --port-max P] [--audio-pt PT]\n");
             return 2;
         }
     }
