@@ -321,6 +321,19 @@ static int negotiate(cr_relay_t *r, enum cr_peer_role role, offer_ctx_t *o)
         snprintf(o->detail, sizeof(o->detail), "%s", cr_strerror(err));
         return CR_API_NEGOTIATE;
     }
+    /* A session may go on without an m-line it offered (audio only, say), but the peer is told
+     * only by a port of 0 in the answer, so say it here too. */
+    for (unsigned i = 0; i < o->answer.n_media && i < o->offer.n_media; i++) {
+        const cr_sdp_media_t *om = &o->offer.media[i];
+        if (o->answer.media[i].port != 0 || om->kind > CR_SDP_VIDEO)
+            continue;
+        cr_log(CR_LOG_WARN, "relay",
+               "%s of '%s' in class '%s': %s m-line (mid %s) refused: no codec offered that the relay "
+               "forwards (%s)",
+               role == CR_PEER_PUBLISHER ? "publisher" : "subscriber", o->claims.sub, o->cls->d.id,
+               om->kind == CR_SDP_VIDEO ? "video" : "audio", om->mid,
+               om->kind == CR_SDP_VIDEO ? "H.264 with packetization-mode=1, or VP8" : "opus/48000/2");
+    }
     return 0;
 }
 
