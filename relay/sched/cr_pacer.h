@@ -18,7 +18,9 @@
  *   - Video (retransmissions, keyframes, delta frames, padding) needs tokens in both its classroom's
  *     and its school's bucket; an item that waited longer than max_wait_us is dropped.
  *   - Rates are the links' budgets (cr_link_t.budget_bps) read at each call, times a pacing factor;
- *     a bucket holds at most max(min_burst_bytes, rate x burst time). While a probe runs on a
+ *     a bucket holds at most max(min_burst_bytes, rate x burst time). Budgets are rates on the wire,
+ *     so each item costs its size plus packet_overhead (the headers a link's queue counts); the
+ *     links' sent_bytes counters stay in item sizes. While a probe runs on a
  *     classroom (cr_pacer_probe) its rate is raised to the probe's and released items carry its id.
  *
  * Call cr_pacer_dequeue when cr_pacer_next_us says (at the latest), and after enqueueing.
@@ -46,11 +48,12 @@ typedef struct cr_pacer_params {
     uint32_t max_items;        /** items queued in all classrooms [16384] */
     uint32_t room_max_items;   /** items queued for one classroom [1024] */
     uint64_t max_wait_us;      /** video that waited this long is dropped [200 ms] */
-    uint64_t school_burst_us;  /** school bucket depth, as time at its rate [400 us] */
+    uint64_t school_burst_us;  /** school bucket depth, as time at its rate [250 us] */
     uint64_t room_burst_us;    /** classroom bucket depth [2 ms] */
     uint32_t min_burst_bytes;  /** smallest bucket depth [3000] */
     double school_factor;      /** school pacing rate = budget x this [1.0] */
     double room_factor;        /** classroom pacing rate = budget x this [1.0] */
+    uint32_t packet_overhead;  /** bytes a packet adds on the wire beyond its size: IPv4 + UDP + Ethernet [42] */
 } cr_pacer_params_t;
 
 /** One item the caller must act on: send it, or release it unsent. */

@@ -15,6 +15,7 @@ topo_conf() { # topo_conf N SCHOOL_KBIT ROOM_KBIT
     echo "floor_kbps = ${FLOOR_KBPS:-300}"
     echo "audio_kbps = ${AUDIO_KBPS:-64}"
     echo "pacing = ${PACING:-true}"
+    [ -z "${TARGET:-}" ] || echo "target = $TARGET" # e.g. TARGET=0.95: another default target
     echo "[school.s1]"
     echo "capacity_mbps = $(($2 / 1000))"
     local k
