@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cr_be.h"
 #include "cr_err.h"
 #include "cr_worker_int.h"
 
@@ -27,21 +28,37 @@
 #define DROPPED_SLOTS 8192   /* remembered dropped packets (a few hundred ms of drops at most rates) */
 #define SENT_SLOTS 32768     /* send times remembered (about a second at 30k packets/s) */
 
-static uint32_t pkt_hash(uint32_t ssrc, uint16_t seq)
+/* Packets are remembered by (SSRC << 16 | seq) + 1, 0 meaning none, in hashed tables of slots. */
+static uint64_t pkt_key(uint32_t ssrc, uint16_t seq)
 {
-    return ((ssrc * 2654435761u) ^ (seq * 40503u)) % DROPPED_SLOTS;
+    return ((uint64_t)ssrc << 16 | seq) + 1;
 }
 
-/* The (SSRC << 16 | seq) + 1 key of the RTP packet in a slot (its header is in clear under SRTP),
- * or 0 for RTCP. */
+static uint32_t pkt_hash(uint32_t ssrc, uint16_t seq, uint32_t slots)
+{
+    return ((ssrc * 2654435761u) ^ (seq * 40503u)) % slots;
+}
+
+/* The SSRC and sequence number of the RTP packet in buf (its header is in clear under SRTP);
+ * 0 for RTCP or a runt. */
+static int rtp_id(const uint8_t *buf, size_t len, uint32_t *ssrc, uint16_t *seq)
+{
+    if (len < 12 || (buf[1] >= 192 && buf[1] <= 223))
+        return 0;
+    *ssrc = cr__rd32(buf + 8);
+    *seq = cr__rd16(buf + 2);
+    return 1;
+}
+
+/* The key of the RTP packet in a slot and its hash in the dropped/waiting tables, or 0. */
 static uint64_t slot_key(const cr__pace_slot_t *ps, uint32_t *h)
 {
-    if (ps->len < 12 || (ps->buf[1] >= 192 && ps->buf[1] <= 223))
+    uint32_t ssrc;
+    uint16_t seq;
+    if (!rtp_id(ps->buf, ps->len, &ssrc, &seq))
         return 0;
-    uint32_t ssrc = (uint32_t)ps->buf[8] << 24 | (uint32_t)ps->buf[9] << 16 | (uint32_t)ps->buf[10] << 8 | ps->buf[11];
-    uint16_t seq = (uint16_t)(ps->buf[2] << 8 | ps->buf[3]);
-    *h = pkt_hash(ssrc, seq);
-    return ((uint64_t)ssrc << 16 | seq) + 1;
+    *h = pkt_hash(ssrc, seq, DROPPED_SLOTS);
+    return pkt_key(ssrc, seq);
 }
 
 /* A slot leaves the pacer (sent or dropped): it no longer waits. */
@@ -69,18 +86,18 @@ static void drop_slot(struct cr_worker *w, uint32_t slot)
 int cr__pace_was_dropped(const struct cr_worker *w, uint32_t ssrc, uint16_t seq)
 {
     const cr__wsched_t *s = &w->sch;
-    return s->dropped != NULL && s->dropped[pkt_hash(ssrc, seq)] == ((uint64_t)ssrc << 16 | seq) + 1;
+    return s->dropped != NULL && s->dropped[pkt_hash(ssrc, seq, DROPPED_SLOTS)] == pkt_key(ssrc, seq);
 }
 
 /* Notes when the RTP packet in buf (len bytes, protected) left. */
 static void note_sent(cr__wsched_t *s, const uint8_t *buf, size_t len, uint64_t now_us)
 {
-    if (s->sent_at == NULL || len < 12 || (buf[1] >= 192 && buf[1] <= 223))
+    uint32_t ssrc;
+    uint16_t seq;
+    if (s->sent_at == NULL || !rtp_id(buf, len, &ssrc, &seq))
         return;
-    uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
-    uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
-    uint64_t *e = s->sent_at[((ssrc * 2654435761u) ^ (seq * 40503u)) % SENT_SLOTS];
-    e[0] = ((uint64_t)ssrc << 16 | seq) + 1;
+    uint64_t *e = s->sent_at[pkt_hash(ssrc, seq, SENT_SLOTS)];
+    e[0] = pkt_key(ssrc, seq);
     e[1] = now_us;
 }
 
@@ -89,14 +106,14 @@ uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq
     const cr__wsched_t *s = &w->sch;
     if (s->sent_at == NULL)
         return 0;
-    const uint64_t *e = s->sent_at[((ssrc * 2654435761u) ^ (seq * 40503u)) % SENT_SLOTS];
-    return e[0] == ((uint64_t)ssrc << 16 | seq) + 1 ? e[1] : 0;
+    const uint64_t *e = s->sent_at[pkt_hash(ssrc, seq, SENT_SLOTS)];
+    return e[0] == pkt_key(ssrc, seq) ? e[1] : 0;
 }
 
 int cr__pace_is_waiting(const struct cr_worker *w, uint32_t ssrc, uint16_t seq)
 {
     const cr__wsched_t *s = &w->sch;
-    return s->waiting != NULL && s->waiting[pkt_hash(ssrc, seq)] == ((uint64_t)ssrc << 16 | seq) + 1;
+    return s->waiting != NULL && s->waiting[pkt_hash(ssrc, seq, DROPPED_SLOTS)] == pkt_key(ssrc, seq);
 }
 
 int cr__pace_init(struct cr_worker *w)

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "cr_be.h"
 #include "cr_crc32.h"
 #include "cr_err.h"
 
@@ -28,30 +29,6 @@
 #define STUN_MAX_REASON 509      /* section 14.8: fewer than 128 characters, at most 509 bytes */
 #define STUN_MAX_ATTR_VALUE 1024 /* longest value we write; keeps the attribute length in 16 bits */
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static size_t pad4(size_t n)
 {
     return (n + 3) & ~(size_t)3;
@@ -62,9 +39,9 @@ int cr_stun_is_stun(const uint8_t *data, size_t len)
     /* RFC 7983 section 7: STUN is the first byte 0..3 when STUN, DTLS, and SRTP share a port. */
     if (data == NULL || len < CR_STUN_HDR_LEN || data[0] > 3)
         return 0;
-    if (get32(data + 4) != CR_STUN_MAGIC)
+    if (cr__rd32(data + 4) != CR_STUN_MAGIC)
         return 0;
-    size_t body = get16(data + 2);
+    size_t body = cr__rd16(data + 2);
     return (body & 3) == 0 && CR_STUN_HDR_LEN + body == len;
 }
 
@@ -78,7 +55,7 @@ static int decode_xor_addr(const uint8_t *v, size_t vlen, const uint8_t *xkey,
 {
     if (vlen < 4)
         return CR_EMALFORMED;
-    uint16_t port = (uint16_t)(get16(v + 2) ^ (CR_STUN_MAGIC >> 16));
+    uint16_t port = (uint16_t)(cr__rd16(v + 2) ^ (CR_STUN_MAGIC >> 16));
     memset(ss, 0, sizeof(*ss));
     if (v[1] == 0x01) {
         if (vlen != 8)
@@ -134,7 +111,7 @@ static int parse_ice_attr(uint16_t type, const uint8_t *v, size_t vlen, cr_stun_
         if (vlen != 4)
             return CR_EMALFORMED;
         if (!(*seen & SEEN_PRIORITY))
-            out->priority = get32(v);
+            out->priority = cr__rd32(v);
         *seen |= SEEN_PRIORITY;
         return 0;
     case CR_STUN_ATTR_USE_CANDIDATE:
@@ -146,7 +123,7 @@ static int parse_ice_attr(uint16_t type, const uint8_t *v, size_t vlen, cr_stun_
         if (vlen != 8)
             return CR_EMALFORMED;
         if (!(*seen & SEEN_CONTROL)) {
-            out->tiebreaker = ((uint64_t)get32(v) << 32) | get32(v + 4);
+            out->tiebreaker = ((uint64_t)cr__rd32(v) << 32) | cr__rd32(v + 4);
             if (type == CR_STUN_ATTR_ICE_CONTROLLING)
                 out->ice_controlling = 1;
             else
@@ -211,10 +188,10 @@ static int parse_header(const uint8_t *data, size_t len, cr_stun_msg_t *out)
     if (len < CR_STUN_HDR_LEN)
         return CR_ETRUNC;
     /* Section 5: the two most significant bits are zero and the cookie is fixed. */
-    if ((data[0] & 0xc0) != 0 || get32(data + 4) != CR_STUN_MAGIC)
+    if ((data[0] & 0xc0) != 0 || cr__rd32(data + 4) != CR_STUN_MAGIC)
         return CR_EMALFORMED;
-    out->type = get16(data);
-    out->length = get16(data + 2);
+    out->type = cr__rd16(data);
+    out->length = cr__rd16(data + 2);
     memcpy(out->tid, data + 8, sizeof(out->tid));
     if (out->length & 3)
         return CR_EMALFORMED;
@@ -242,8 +219,8 @@ int cr_stun_parse(const uint8_t *data, size_t len, cr_stun_msg_t *out)
             return CR_EMALFORMED;
         if (end - off < STUN_ATTR_HDR)
             return CR_EMALFORMED;
-        uint16_t type = get16(data + off);
-        size_t vlen = get16(data + off + 2);
+        uint16_t type = cr__rd16(data + off);
+        size_t vlen = cr__rd16(data + off + 2);
         /* Section 14: values are padded to 4 bytes and the padding is part of the message. */
         if (pad4(vlen) > end - off - STUN_ATTR_HDR)
             return CR_EMALFORMED;
@@ -282,7 +259,7 @@ static int stun_hmac(const uint8_t *msg, size_t mi_off, const uint8_t *key, size
     static const uint8_t empty_key[1];
     uint8_t hdr[CR_STUN_HDR_LEN];
     memcpy(hdr, msg, sizeof(hdr));
-    put16(hdr + 2, (uint16_t)(mi_off - CR_STUN_HDR_LEN + STUN_ATTR_HDR + STUN_MI_LEN));
+    cr__wr16(hdr + 2, (uint16_t)(mi_off - CR_STUN_HDR_LEN + STUN_ATTR_HDR + STUN_MI_LEN));
 
     pthread_once(&stun_hmac_once, stun_hmac_fetch);
     if (stun_hmac_alg == NULL)
@@ -306,7 +283,7 @@ static uint32_t stun_fingerprint(const uint8_t *msg, size_t fp_off)
 {
     uint8_t hdr[CR_STUN_HDR_LEN];
     memcpy(hdr, msg, sizeof(hdr));
-    put16(hdr + 2, (uint16_t)(fp_off - CR_STUN_HDR_LEN + STUN_ATTR_HDR + STUN_FP_LEN));
+    cr__wr16(hdr + 2, (uint16_t)(fp_off - CR_STUN_HDR_LEN + STUN_ATTR_HDR + STUN_FP_LEN));
     uint32_t crc = cr__crc32_update(0, hdr, sizeof(hdr));
     crc = cr__crc32_update(crc, msg + CR_STUN_HDR_LEN, fp_off - CR_STUN_HDR_LEN);
     return crc ^ STUN_FP_XOR;
@@ -340,7 +317,7 @@ int cr_stun_check_fingerprint(const uint8_t *data, size_t len, const cr_stun_msg
     size_t off = m->fingerprint_off;
     if (off < CR_STUN_HDR_LEN || off > len || len - off < STUN_ATTR_HDR + STUN_FP_LEN)
         return CR_EINVAL;
-    return stun_fingerprint(data, off) == get32(data + off + STUN_ATTR_HDR) ? 0 : CR_EAUTH;
+    return stun_fingerprint(data, off) == cr__rd32(data + off + STUN_ATTR_HDR) ? 0 : CR_EAUTH;
 }
 
 /* A message being written into buf[0..cap); off never exceeds cap. */
@@ -359,9 +336,9 @@ static int wr_begin(stun_wr_t *w, uint8_t *buf, size_t cap, uint16_t type, const
     w->buf = buf;
     w->cap = cap;
     w->off = CR_STUN_HDR_LEN;
-    put16(buf, type);
-    put16(buf + 2, 0);
-    put32(buf + 4, CR_STUN_MAGIC);
+    cr__wr16(buf, type);
+    cr__wr16(buf + 2, 0);
+    cr__wr32(buf + 4, CR_STUN_MAGIC);
     memcpy(buf + 8, tid, 12);
     return 0;
 }
@@ -373,13 +350,13 @@ static int wr_attr(stun_wr_t *w, uint16_t type, const void *val, size_t len)
     if (len > STUN_MAX_ATTR_VALUE || w->cap - w->off < STUN_ATTR_HDR + padded)
         return CR_ETOOBIG;
     uint8_t *p = w->buf + w->off;
-    put16(p, type);
-    put16(p + 2, (uint16_t)len);
+    cr__wr16(p, type);
+    cr__wr16(p + 2, (uint16_t)len);
     if (len > 0)
         memcpy(p + STUN_ATTR_HDR, val, len);
     memset(p + STUN_ATTR_HDR + len, 0, padded - len);
     w->off += STUN_ATTR_HDR + padded;
-    put16(w->buf + 2, (uint16_t)(w->off - CR_STUN_HDR_LEN));
+    cr__wr16(w->buf + 2, (uint16_t)(w->off - CR_STUN_HDR_LEN));
     return 0;
 }
 
@@ -401,7 +378,7 @@ static int wr_finish(stun_wr_t *w)
     int err = wr_attr(w, CR_STUN_ATTR_FINGERPRINT, zero, sizeof(zero));
     if (err != 0)
         return err;
-    put32(w->buf + fp_off + STUN_ATTR_HDR, stun_fingerprint(w->buf, fp_off));
+    cr__wr32(w->buf + fp_off + STUN_ATTR_HDR, stun_fingerprint(w->buf, fp_off));
     return (int)w->off;
 }
 
@@ -427,7 +404,7 @@ static int encode_xor_addr(const struct sockaddr *sa, const uint8_t *xkey, uint8
         return CR_EINVAL;
     }
     v[0] = 0;
-    put16(v + 2, (uint16_t)(port ^ (CR_STUN_MAGIC >> 16)));
+    cr__wr16(v + 2, (uint16_t)(port ^ (CR_STUN_MAGIC >> 16)));
     for (size_t i = 0; i < alen; i++)
         v[4 + i] = addr[i] ^ xkey[i];
     *vlen = 4 + alen;
@@ -489,9 +466,9 @@ int cr_stun_write_binding_request(uint8_t *buf, size_t cap, const cr_stun_reques
     if (err != 0)
         return err;
     uint8_t prio[4], tie[8];
-    put32(prio, req->priority);
-    put32(tie, (uint32_t)(req->tiebreaker >> 32));
-    put32(tie + 4, (uint32_t)req->tiebreaker);
+    cr__wr32(prio, req->priority);
+    cr__wr32(tie, (uint32_t)(req->tiebreaker >> 32));
+    cr__wr32(tie + 4, (uint32_t)req->tiebreaker);
     /* RFC 8445 section 7.1.1: PRIORITY and a role attribute with the tie-breaker, always. */
     err = wr_attr(&w, CR_STUN_ATTR_USERNAME, req->username, ulen);
     if (err == 0)

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cr_err.h"
-#include "cr_rtp_be.h"
+#include "cr_be.h"
 
 #define RTCP_HDR_LEN 4
 #define RTCP_SR_LEN 28 /* header, sender SSRC, 20 bytes of sender info (RFC 3550 section 6.4.1) */

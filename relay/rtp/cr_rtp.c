@@ -1,7 +1,7 @@
 #include "cr_rtp.h"
 
 #include "cr_err.h"
-#include "cr_rtp_be.h"
+#include "cr_be.h"
 
 /* RFC 8285 section 4.2 and 4.3: the "defined by profile" values of the two extension forms. */
 #define CR_RTP_EXT_ONE_BYTE 0xBEDE

@@ -146,7 +146,7 @@ int cr_srtp_protect(cr_srtp_t *s, uint8_t *pkt, size_t *len, size_t cap)
         rc = rtp_header_len(pkt, *len, &hl);
     if (rc != 0)
         return rc;
-    uint32_t ssrc = cr__srtp_rd32(pkt + 8);
+    uint32_t ssrc = cr__rd32(pkt + 8);
     struct cr__srtp_tx *t = cr__srtp_tx_get(s, ssrc);
     if (t == NULL)
         return CR_EFULL;
@@ -174,7 +174,7 @@ int cr_srtp_protect_rtcp(cr_srtp_t *s, uint8_t *pkt, size_t *len, size_t cap)
     int rc = protect_check(s, pkt, len, cap, CR__SRTP_RTCP_MIN);
     if (rc != 0)
         return rc;
-    uint32_t ssrc = cr__srtp_rd32(pkt + 4);
+    uint32_t ssrc = cr__rd32(pkt + 4);
     struct cr__srtp_tx *t = cr__srtp_tx_get(s, ssrc);
     if (t == NULL)
         return CR_EFULL;
@@ -197,7 +197,7 @@ int cr_srtp_unprotect(cr_srtp_t *s, uint8_t *pkt, size_t *len)
     size_t hl, tl = tag_len(s);
     if (*len > INT_MAX || *len < CR__SRTP_RTP_MIN + tl || rtp_header_len(pkt, *len - tl, &hl) != 0)
         return CR_EMALFORMED;
-    uint32_t ssrc = cr__srtp_rd32(pkt + 8);
+    uint32_t ssrc = cr__rd32(pkt + 8);
     uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
     struct cr__srtp_rx *r = cr__srtp_rx_find(s, ssrc);
     uint64_t index = seq;
@@ -235,9 +235,9 @@ int cr_srtp_unprotect_rtcp(cr_srtp_t *s, uint8_t *pkt, size_t *len)
         return CR_EMALFORMED;
     int gcm = s->profile == CR_SRTP_AEAD_AES_128_GCM;
     /* GCM puts E || index after the tag (RFC 7714 section 9.2), AES-CM before it (RFC 3711 3.4). */
-    uint32_t eidx = cr__srtp_rd32(pkt + *len - (gcm ? CR__SRTP_SRTCP_EIDX : trailer));
+    uint32_t eidx = cr__rd32(pkt + *len - (gcm ? CR__SRTP_SRTCP_EIDX : trailer));
     uint64_t index = eidx & CR__SRTCP_INDEX_MAX;
-    uint32_t ssrc = cr__srtp_rd32(pkt + 4);
+    uint32_t ssrc = cr__rd32(pkt + 4);
     struct cr__srtp_rx *r = cr__srtp_rx_find(s, ssrc);
     if (r == NULL) {
         if (cr__srtp_rx_room(s) != 0)

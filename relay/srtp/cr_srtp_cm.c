@@ -48,7 +48,7 @@ int cr__srtp_cm_protect(struct cr__srtp_keys *k, uint8_t *pkt, size_t hl, size_t
     if (rc != 0)
         return rc;
     uint8_t roc[4], mac[SHA_DIGEST_LENGTH];
-    cr__srtp_wr32(roc, (uint32_t)(index >> 16));
+    cr__wr32(roc, (uint32_t)(index >> 16));
     cr__srtp_hmac(&k->auth, pkt, len, roc, sizeof(roc), mac);
     memcpy(pkt + len, mac, CR__SRTP_CM_TAG);
     return 0;
@@ -59,7 +59,7 @@ int cr__srtp_cm_unprotect(struct cr__srtp_keys *k, uint8_t *pkt, size_t hl, size
 {
     size_t body = len - CR__SRTP_CM_TAG;
     uint8_t roc[4], mac[SHA_DIGEST_LENGTH];
-    cr__srtp_wr32(roc, (uint32_t)(index >> 16));
+    cr__wr32(roc, (uint32_t)(index >> 16));
     cr__srtp_hmac(&k->auth, pkt, body, roc, sizeof(roc), mac);
     /* Constant time: a comparison that stops at the first difference tells a forger how many tag
      * bytes were right. */
@@ -76,7 +76,7 @@ int cr__srtcp_cm_protect(struct cr__srtp_keys *k, uint8_t *pkt, size_t len, uint
     if (rc != 0)
         return rc;
     uint8_t mac[SHA_DIGEST_LENGTH];
-    cr__srtp_wr32(pkt + len, 0x80000000u | index);
+    cr__wr32(pkt + len, 0x80000000u | index);
     cr__srtp_hmac(&k->auth, pkt, len + CR__SRTP_SRTCP_EIDX, NULL, 0, mac);
     memcpy(pkt + len + CR__SRTP_SRTCP_EIDX, mac, CR__SRTP_CM_TAG);
     return 0;

@@ -82,7 +82,7 @@ int cr__srtp_gcm_unprotect(struct cr__srtp_keys *k, uint8_t *pkt, size_t hl, siz
 int cr__srtcp_gcm_protect(struct cr__srtp_keys *k, uint8_t *pkt, size_t len, uint32_t ssrc, uint32_t index)
 {
     uint8_t iv[CR__GCM_IV], eidx[CR__SRTP_SRTCP_EIDX];
-    cr__srtp_wr32(eidx, 0x80000000u | index);
+    cr__wr32(eidx, 0x80000000u | index);
     gcm_iv(iv, k->salt, ssrc, index);
     int rc = gcm_run(k, iv, pkt, CR__SRTP_RTCP_MIN, eidx, pkt + CR__SRTP_RTCP_MIN, len - CR__SRTP_RTCP_MIN,
                      pkt + len, 1);

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "cr_be.h"
 #include "cr_srtp.h"
 
 /* Replay windows in packets. RFC 3711 section 3.3.2 requires at least 64; at a few hundred packets per
@@ -149,19 +150,5 @@ int cr__srtp_replay_check(const uint64_t *bits, unsigned words, unsigned window,
                           uint64_t index);
 /* Records an authenticated index: advances the top (clearing the words passed) and sets its bit. */
 void cr__srtp_replay_add(uint64_t *bits, unsigned words, uint8_t *seen, uint64_t *top, uint64_t index);
-
-/* Big-endian loads and stores. */
-static inline uint32_t cr__srtp_rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void cr__srtp_wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 #endif

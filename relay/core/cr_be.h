@@ -1,10 +1,9 @@
 /*
- * Internal to the rtp module: big-endian (network order) loads and stores shared by cr_rtp.c and
- * cr_rtcp.c. Callers check that the bytes exist before calling; these helpers do no bounds checks.
+ * Big-endian (network order) loads and stores for the relay's wire formats (RTP, RTCP, SRTP, STUN). Callers check that the bytes exist before calling; these helpers do no bounds checks.
  * Byte-wise access keeps them free of alignment and strict-aliasing concerns.
  */
-#ifndef CR_RTP_BE_H
-#define CR_RTP_BE_H
+#ifndef CR_BE_H
+#define CR_BE_H
 
 #include <stdint.h>
 
