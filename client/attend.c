@@ -1,22 +1,12 @@
 #include "attend.h"
 
 #include "count.h"
+#include "peer.h"
 #include "session.h"
 
 #include <gst/webrtc/webrtc.h>
 #include <stdio.h>
 #include <string.h>
-
-/* What we can receive, offered as codec preferences of two recvonly transceivers. The
- * rtcp-fb fields become a=rtcp-fb lines, so the relay may answer our NACKs and PLIs. */
-#define VIDEO_CAPS                                                                              \
-    "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"             \
-    "packetization-mode=(string)1,profile-level-id=(string)42e01f,"                             \
-    "level-asymmetry-allowed=(string)1,rtcp-fb-nack=(boolean)true,"                             \
-    "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true"
-#define AUDIO_CAPS                                                                              \
-    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"            \
-    "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1"
 
 struct attend {
     struct cr_app app; /* first: the session hands us back &app */
@@ -130,21 +120,6 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     gst_caps_unref(caps);
 }
 
-static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean nack)
-{
-    GstCaps *caps = gst_caps_from_string(caps_str);
-    GstWebRTCRTPTransceiver *t = NULL;
-
-    g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                          caps, &t);
-    gst_caps_unref(caps);
-    if (t == NULL)
-        return FALSE;
-    g_object_set(t, "do-nack", nack, NULL); /* audio: Opus PLC beats a late retransmission */
-    gst_object_unref(t);
-    return TRUE;
-}
-
 static GstElement *attend_build(struct cr_app *app, char **why)
 {
     struct attend *a = (struct attend *)app;
@@ -162,7 +137,7 @@ static GstElement *attend_build(struct cr_app *app, char **why)
     }
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add(GST_BIN(pipe), webrtc);
-    if (!add_recvonly(webrtc, VIDEO_CAPS, TRUE) || !add_recvonly(webrtc, AUDIO_CAPS, FALSE)) {
+    if (!cr_peer_add_receivers(webrtc)) {
         gst_object_unref(pipe);
         *why = g_strdup("webrtcbin refused a receive transceiver");
         return NULL;

@@ -6,6 +6,7 @@
 #include "count.h"
 #include "ingest_feed.h"
 #include "ingest_plan.h"
+#include "peer.h"
 #include "session.h"
 #include "supervised.h"
 
@@ -31,9 +32,7 @@ struct ingest {
     GstRTPHeaderExtension *mid_ext[CR_OPTS_MAX_LAYERS]; /* this attempt's, see on_video_mid */
 };
 
-/* packetization-mode=1 in the payloader's first caps already (see teach.c) */
-static const char video_caps[] = "application/x-rtp,media=video,encoding-name=H264,payload=96,"
-                                 "packetization-mode=(string)1";
+static const char video_caps[] = CR_PEER_H264_SEND_CAPS;
 static const char queue1[] = "queue max-size-buffers=3 max-size-time=0 max-size-bytes=0 "
                              "leaky=downstream";
 

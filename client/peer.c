@@ -439,6 +439,38 @@ void cr_peer_set_answer(struct cr_peer *p, const char *sdp)
     p->connect_timer = g_timeout_add(CONNECT_TIMEOUT_MS, on_connect_timeout, p);
 }
 
+/* ---- receivers ------------------------------------------------------------------------ */
+
+/* The rtcp-fb fields become a=rtcp-fb lines, so the relay may answer our NACKs and PLIs. */
+#define RECV_VIDEO_CAPS                                                                         \
+    "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"             \
+    "packetization-mode=(string)1,profile-level-id=(string)42e01f,"                             \
+    "level-asymmetry-allowed=(string)1,rtcp-fb-nack=(boolean)true,"                             \
+    "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true"
+#define RECV_AUDIO_CAPS                                                                         \
+    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"            \
+    "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1"
+
+static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean nack)
+{
+    GstCaps *caps = gst_caps_from_string(caps_str);
+    GstWebRTCRTPTransceiver *t = NULL;
+
+    g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                          caps, &t);
+    gst_caps_unref(caps);
+    if (t == NULL)
+        return FALSE;
+    g_object_set(t, "do-nack", nack, NULL); /* audio: Opus PLC beats a late retransmission */
+    gst_object_unref(t);
+    return TRUE;
+}
+
+gboolean cr_peer_add_receivers(GstElement *webrtc)
+{
+    return add_recvonly(webrtc, RECV_VIDEO_CAPS, TRUE) && add_recvonly(webrtc, RECV_AUDIO_CAPS, FALSE);
+}
+
 /* ---- life ----------------------------------------------------------------------------- */
 
 static gboolean restrict_ice(GstElement *webrtc, const char *ip, char **why)

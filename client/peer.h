@@ -19,6 +19,17 @@ struct cr_peer_cbs {
 
 struct cr_peer;
 
+/** What a publisher's H.264 payloader must say from its first buffer on: webrtcbin may build the
+ *  offer from those caps, and the relay refuses H.264 without packetization-mode=1 (it forwards
+ *  FU-A fragments). For the capsfilter between the payloader and webrtcbin. */
+#define CR_PEER_H264_SEND_CAPS \
+    "application/x-rtp,media=video,encoding-name=H264,payload=96,packetization-mode=(string)1"
+
+/** Add the receive-only transceivers of a subscriber (attend, record) to webrtc: H.264 video
+ *  (with NACK) and Opus audio, offered with the rtcp-fb the relay answers. FALSE if webrtcbin
+ *  refused one. */
+gboolean cr_peer_add_receivers(GstElement *webrtc);
+
 /**
  * Take charge of webrtc (a webrtcbin, not yet PLAYING; a ref is taken) and start producing an
  * offer once media caps are known. local_ip (may be NULL) restricts ICE gathering to that

@@ -13,6 +13,7 @@
 
 #include "count.h"
 #include "record_meta.h"
+#include "peer.h"
 #include "session.h"
 #include "supervised.h"
 
@@ -24,14 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define VIDEO_CAPS                                                                              \
-    "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"             \
-    "packetization-mode=(string)1,profile-level-id=(string)42e01f,"                             \
-    "level-asymmetry-allowed=(string)1,rtcp-fb-nack=(boolean)true,"                             \
-    "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true"
-#define AUDIO_CAPS                                                                              \
-    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"            \
-    "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1"
 #define MOOV_UPDATE_S 1       /* robust MP4: the index on disk is at most this old */
 #define SIDECAR_EVERY_S 5     /* sidecar refresh while recording */
 #define FINALIZE_TIMEOUT_S 5  /* wait for the last segment's EOS at the end */
@@ -272,20 +265,6 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     gst_element_sync_state_with_parent(bin);
 }
 
-static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean nack)
-{
-    GstCaps *caps = gst_caps_from_string(caps_str);
-    GstWebRTCRTPTransceiver *t = NULL;
-    g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                          caps, &t);
-    gst_caps_unref(caps);
-    if (t == NULL)
-        return FALSE;
-    g_object_set(t, "do-nack", nack, NULL);
-    gst_object_unref(t);
-    return TRUE;
-}
-
 /* splitmuxsink with both pads requested up front: mp4mux takes no new track once it started. */
 static GstElement *make_mux(struct record *r, char **why)
 {
@@ -327,7 +306,7 @@ static GstElement *record_build(struct cr_app *app, char **why)
     }
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add_many(GST_BIN(pipe), webrtc, mux, NULL);
-    if (!add_recvonly(webrtc, VIDEO_CAPS, TRUE) || !add_recvonly(webrtc, AUDIO_CAPS, FALSE)) {
+    if (!cr_peer_add_receivers(webrtc)) {
         *why = g_strdup("webrtcbin refused a receive transceiver");
         gst_object_unref(pipe);
         return NULL;

@@ -1,6 +1,7 @@
 #include "teach.h"
 
 #include "count.h"
+#include "peer.h"
 #include "session.h"
 
 #include <gst/rtp/rtp.h>
@@ -93,10 +94,7 @@ static char *video_branch(const struct teach *t)
 {
     const struct cr_opts *o = t->app.opts;
     static const char q[] = "queue max-size-buffers=3 max-size-time=0 max-size-bytes=0 leaky=downstream";
-    /* packetization-mode=1 here makes it part of the payloader's first caps, which the offer may be
-     * built from: without it the relay refuses the video m-line (it forwards FU-A fragments). */
-    static const char caps[] = "application/x-rtp,media=video,encoding-name=H264,payload=96,"
-                               "packetization-mode=(string)1";
+    static const char caps[] = CR_PEER_H264_SEND_CAPS;
     if (!o->simulcast) {
         char *enc = video_encoder(o, 0, o->bitrate_kbps);
         char *b = g_strdup_printf("videoconvert ! %s ! %s ! %s ! webrtc. ", q, enc, caps);
