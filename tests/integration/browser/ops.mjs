@@ -45,6 +45,7 @@ async function main() {
     return s && s.classrooms.filter((c) => c.bps > 0).length === 3;
   }, 30000, 500);
   if (!check('setup', 'three classroom pages receive the teacher', flowing)) return;
+  const tFlowing = Date.now();
 
   const page = await ctx.newPage();
   await page.setViewportSize({ width: 1400, height: 900 });
@@ -80,7 +81,10 @@ async function main() {
   check('screenshot', `dashboard is not blank (luma variance ${l.variance.toFixed(0)} > 100, ${l.distinct} levels > 16)`,
     l.variance > 100 && l.distinct > 16);
 
-  // Kill classroom 3: crash its renderer, so its media and reports stop without a DELETE.
+  // Kill classroom 3: crash its renderer, so its media and reports stop without a DELETE. It has
+  // been in class for 10 s first, as a real classroom would: the relay learns each peer's report
+  // interval in its first seconds and starts from a guess made for GStreamer's 5 s.
+  await sleep(Math.max(0, 10000 - (Date.now() - tFlowing)));
   const alertsBefore = await page.evaluate(() => document.querySelectorAll('#alerts li[data-event]').length);
   const cdp = await ctx.newCDPSession(rooms[2]);
   const tk = Date.now();
