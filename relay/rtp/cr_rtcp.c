@@ -501,3 +501,101 @@ int cr_rtcp_write_remb(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint64_t 
         cr__wr32(buf + RTCP_REMB_LEN + k * 4, ssrcs[k]);
     return (int)len;
 }
+
+/*
+ * Transport-cc feedback writer. Symbols (draft-holmer-rmcat-transport-wide-cc-extensions-01 section
+ * 3.1.1): 0 not received, 1 received with a 1-byte delta (0..255), 2 received with a 2-byte signed
+ * delta. The symbol value is also the delta's size in bytes.
+ */
+static unsigned twcc_symbol(const cr_rtcp_twcc_status_t *s)
+{
+    if (!s->received)
+        return 0;
+    return s->delta_250us >= 0 && s->delta_250us <= 255 ? 1 : 2;
+}
+
+#define TWCC_RUN_MAX 0x1FFF /* 13-bit run length */
+
+/*
+ * Encodes the chunk that starts at status i into *chunk and returns how many statuses it covers. A
+ * run-length chunk is used when it covers at least as many packets as the vector that would be used
+ * instead (14 for a one-bit vector, 7 for a two-bit one); a vector's unused trailing symbols are 0,
+ * which the reader never looks at because it stops at the status count.
+ */
+static unsigned twcc_chunk(const cr_rtcp_twcc_status_t *st, unsigned i, unsigned n, uint16_t *chunk)
+{
+    unsigned sym = twcc_symbol(&st[i]);
+    unsigned run = 1;
+    while (i + run < n && run < TWCC_RUN_MAX && twcc_symbol(&st[i + run]) == sym)
+        run++;
+    unsigned left = n - i, span14 = left < 14 ? left : 14, span7 = left < 7 ? left : 7;
+    int small = 1;
+    for (unsigned k = 0; k < span14; k++)
+        small &= twcc_symbol(&st[i + k]) < 2;
+    if (run >= (small ? span14 : span7) && run > 1) {
+        *chunk = (uint16_t)((sym << 13) | run); /* T=0 */
+        return run;
+    }
+    uint16_t c;
+    if (small) {
+        c = 0x8000; /* T=1, S=0: fourteen 1-bit symbols */
+        for (unsigned k = 0; k < span14; k++)
+            c |= (uint16_t)(twcc_symbol(&st[i + k]) << (13 - k));
+        *chunk = c;
+        return span14;
+    }
+    c = 0xC000; /* T=1, S=1: seven 2-bit symbols */
+    for (unsigned k = 0; k < span7; k++)
+        c |= (uint16_t)(twcc_symbol(&st[i + k]) << (2 * (6 - k)));
+    *chunk = c;
+    return span7;
+}
+
+int cr_rtcp_write_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, const cr_rtcp_twcc_t *fb,
+                       const cr_rtcp_twcc_status_t *st)
+{
+    if (fb == NULL || st == NULL || fb->status_count == 0 || fb->reference_time < -0x800000 ||
+        fb->reference_time > 0x7FFFFF)
+        return CR_EINVAL;
+    unsigned n = fb->status_count;
+    /* First pass: check the deltas and size the chunks and deltas, so nothing is written on error. */
+    size_t chunks = 0, deltas = 0;
+    for (unsigned i = 0; i < n;) {
+        uint16_t c;
+        i += twcc_chunk(st, i, n, &c);
+        chunks++;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (st[i].received && (st[i].delta_250us < INT16_MIN || st[i].delta_250us > INT16_MAX))
+            return CR_EINVAL;
+        deltas += twcc_symbol(&st[i]);
+    }
+    size_t len = (RTCP_TWCC_LEN + chunks * 2 + deltas + 3) & ~(size_t)3;
+    if (len > cap || len > RTCP_MAX_LEN)
+        return CR_ETOOBIG;
+    rtcp_hdr(buf, CR_RTCP_RTPFB_TWCC, CR_RTCP_RTPFB, len);
+    cr__wr32(buf + 4, sender_ssrc);
+    cr__wr32(buf + 8, fb->media_ssrc);
+    cr__wr16(buf + 12, fb->base_seq);
+    cr__wr16(buf + 14, fb->status_count);
+    cr__wr24(buf + 16, (uint32_t)fb->reference_time & 0xFFFFFF);
+    buf[19] = fb->fb_pkt_count;
+    uint8_t *p = buf + RTCP_TWCC_LEN;
+    for (unsigned i = 0; i < n;) {
+        uint16_t c;
+        i += twcc_chunk(st, i, n, &c);
+        cr__wr16(p, c);
+        p += 2;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        unsigned sym = twcc_symbol(&st[i]);
+        if (sym == 1)
+            *p++ = (uint8_t)st[i].delta_250us;
+        else if (sym == 2) {
+            cr__wr16(p, (uint16_t)(int16_t)st[i].delta_250us);
+            p += 2;
+        }
+    }
+    memset(p, 0, (size_t)(buf + len - p));
+    return (int)len;
+}

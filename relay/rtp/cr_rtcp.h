@@ -167,4 +167,26 @@ int cr_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t 
 int cr_rtcp_write_remb(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint64_t bitrate_bps,
                        const uint32_t *ssrcs, unsigned n);
 
+/** One packet of a transport-cc feedback being written: received (with its delta) or not. */
+typedef struct cr_rtcp_twcc_status {
+    uint8_t received;
+    int32_t delta_250us; /* received only: from the previous received packet, or for the first
+                            one from the reference time; units of 250 us */
+} cr_rtcp_twcc_status_t;
+
+/**
+ * Transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 section 3.1) from
+ * sender_ssrc for fb->media_ssrc, covering fb->status_count >= 1 packets from fb->base_seq, whose
+ * statuses are st[0 .. status_count) (borrowed). fb->reference_time is 24-bit signed (multiples of
+ * 64 ms) and fb->fb_pkt_count is written as given. Deltas of 0..255 are written in one byte, others
+ * in two (signed). A delta outside -32768..32767 (8.192 s) cannot be encoded: CR_EINVAL, and the
+ * caller must split the feedback there, starting a new one (with a new reference time) at that
+ * packet. Status chunks are run-length chunks for runs of 14 or more equal symbols (or 7 or more when
+ * the next 14 packets include a large delta), one-bit status vectors when the next 14 packets need no
+ * large delta, else two-bit vectors. The packet is padded to 32 bits with zero bytes counted in the
+ * length, without the P bit (as libwebrtc does); cr_rtcp_twcc_parse ignores bytes after the deltas.
+ */
+int cr_rtcp_write_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, const cr_rtcp_twcc_t *fb,
+                       const cr_rtcp_twcc_status_t *st);
+
 #endif

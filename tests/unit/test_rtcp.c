@@ -493,6 +493,179 @@ static void test_twcc_malformed(void **state)
     assert_int_equal(l.n, 0);
 }
 
+/* Everything cr_rtcp_twcc_parse reported for a written feedback, for the round trips below. */
+#define RT_MAX 70000
+typedef struct twcc_rt {
+    unsigned n;
+    uint16_t seq[RT_MAX];
+    uint8_t recv[RT_MAX];
+    int32_t delta[RT_MAX];
+} twcc_rt_t;
+
+static twcc_rt_t rt;
+static cr_rtcp_twcc_status_t rt_st[RT_MAX];
+static uint8_t rt_buf[300000];
+
+static void rt_cb(void *arg, uint16_t seq, int received, int32_t delta)
+{
+    twcc_rt_t *l = arg;
+    assert_true(l->n < RT_MAX);
+    l->seq[l->n] = seq;
+    l->recv[l->n] = (uint8_t)received;
+    l->delta[l->n] = delta;
+    l->n++;
+}
+
+/* Writes rt_st[0..n) as feedback, reads it back and checks every field; returns the length. */
+static int twcc_round_trip(uint16_t base, unsigned n, int32_t ref, uint8_t fb_count)
+{
+    cr_rtcp_twcc_t fb = {.media_ssrc = 0xCAFEBABE, .base_seq = base, .status_count = (uint16_t)n,
+                         .reference_time = ref, .fb_pkt_count = fb_count};
+    int len = cr_rtcp_write_twcc(rt_buf, sizeof(rt_buf), 0x01020304, &fb, rt_st);
+    assert_true(len > 0);
+    assert_int_equal(len % 4, 0);
+    assert_int_equal(rt_buf[0] & 0x20, 0); /* zero padding, no P bit */
+    cr_rtcp_pkt_t pkt = one_pkt(rt_buf, (size_t)len);
+    assert_int_equal(pkt.type, CR_RTCP_RTPFB);
+    assert_int_equal(pkt.count, CR_RTCP_RTPFB_TWCC);
+    uint32_t snd, media;
+    assert_int_equal(cr_rtcp_fb_ssrcs(&pkt, &snd, &media), 0);
+    assert_int_equal(snd, 0x01020304);
+    assert_int_equal(media, 0xCAFEBABE);
+    cr_rtcp_twcc_t got;
+    rt.n = 0;
+    assert_int_equal(cr_rtcp_twcc_parse(&pkt, &got, rt_cb, &rt), 0);
+    assert_int_equal(got.media_ssrc, 0xCAFEBABE);
+    assert_int_equal(got.base_seq, base);
+    assert_int_equal(got.status_count, n);
+    assert_int_equal(got.reference_time, ref);
+    assert_int_equal(got.fb_pkt_count, fb_count);
+    assert_int_equal(rt.n, n);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(rt.seq[i], (uint16_t)(base + i));
+        assert_int_equal(rt.recv[i], rt_st[i].received);
+        assert_int_equal(rt.delta[i], rt_st[i].received ? rt_st[i].delta_250us : 0);
+    }
+    /* One byte less than needed does not fit. */
+    assert_int_equal(cr_rtcp_write_twcc(rt_buf, (size_t)len - 1, 0x01020304, &fb, rt_st), CR_ETOOBIG);
+    return len;
+}
+
+static void st_set(unsigned i, int received, int32_t delta)
+{
+    rt_st[i].received = (uint8_t)received;
+    rt_st[i].delta_250us = received ? delta : 0;
+}
+
+static void test_twcc_write_small(void **state)
+{
+    (void)state;
+    /* All received, small deltas of varying size: one-bit vectors or runs, one byte per delta. */
+    for (unsigned i = 0; i < 40; i++)
+        st_set(i, 1, (int32_t)(i * 37 % 256));
+    int len = twcc_round_trip(1000, 40, 12345, 3);
+    /* 20 fixed + 1 run-length chunk of 40 symbol-1 (2 bytes) + 40 deltas, padded: 64. */
+    assert_int_equal(len, 64);
+    assert_int_equal(rt_buf[20], 0x20);
+    assert_int_equal(rt_buf[21], 40);
+    /* A single packet. */
+    st_set(0, 1, 0);
+    assert_int_equal(twcc_round_trip(7, 1, 0, 0), 24);
+}
+
+static void test_twcc_write_losses(void **state)
+{
+    (void)state;
+    /* Alternating loss: one-bit vectors of 14 (two bytes each). */
+    for (unsigned i = 0; i < 30; i++)
+        st_set(i, i % 2, 4);
+    int len = twcc_round_trip(50, 30, -5, 255);
+    assert_int_equal(len, (20 + 3 * 2 + 15 + 3) & ~3);
+    /* T=1 S=0, then 0 1 0 1 ... (seq 50 lost, 51 received, ...). */
+    assert_int_equal(rt_buf[20], 0x95);
+    assert_int_equal(rt_buf[21], 0x55);
+    /* The last packets lost, and a packet count not a multiple of a chunk's. */
+    for (unsigned i = 0; i < 23; i++)
+        st_set(i, i < 3 || i == 10, 2);
+    twcc_round_trip(65530, 23, 1, 1);
+    /* Nothing but the first and last received, with 9000 lost between: run-length chunks. */
+    st_set(0, 1, 200);
+    for (unsigned i = 1; i < 9001; i++)
+        st_set(i, 0, 0);
+    st_set(9001, 1, 1000);
+    len = twcc_round_trip(65000, 9002, 100, 9);
+    /*
+     * A one-bit vector for the first packet and 13 losses, runs of 8191 and 796 losses, a vector for
+     * the last packet; deltas of 1 and 2 bytes.
+     */
+    assert_int_equal(len, (20 + 4 * 2 + 3 + 3) & ~3);
+}
+
+static void test_twcc_write_large_negative(void **state)
+{
+    (void)state;
+    /* Large and negative deltas need two bytes and two-bit vectors. */
+    const int32_t d[] = {0, 255, 256, -1, 32767, -32768, 3, 1000, -250, 7, 0, 0, 0, 0, 0, 0, 0, 0};
+    unsigned n = sizeof(d) / sizeof(d[0]);
+    for (unsigned i = 0; i < n; i++)
+        st_set(i, i != 9, d[i]);
+    twcc_round_trip(65535, n, -0x800000, 4);
+    /* A long run of large deltas: run-length chunks of symbol 2, across the 16-bit wrap. */
+    for (unsigned i = 0; i < 20000; i++)
+        st_set(i, 1, -2 - (int32_t)(i % 3));
+    int len = twcc_round_trip(60000, 20000, 0x7FFFFF, 0);
+    assert_int_equal(len, 20 + 3 * 2 + 20000 * 2 + 2);
+    assert_int_equal(rt_buf[20], 0x40 | 0x1F); /* symbol 2, run 8191 */
+    assert_int_equal(rt_buf[21], 0xFF);
+}
+
+static void test_twcc_write_big_count(void **state)
+{
+    (void)state;
+    /* The largest count: a mix of every chunk kind over 65535 packets. */
+    unsigned n = 65535;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned phase = (i / 1000) % 4;
+        if (phase == 0)
+            st_set(i, 1, (int32_t)(i % 200));
+        else if (phase == 1)
+            st_set(i, i % 5 != 0, (int32_t)(i % 250));
+        else if (phase == 2)
+            st_set(i, i % 3 != 0, (int32_t)(i % 7) * 100 - 300);
+        else
+            st_set(i, 0, 0);
+    }
+    twcc_round_trip(1, n, 77, 77);
+}
+
+static void test_twcc_write_errors(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    cr_rtcp_twcc_status_t st[2] = {{1, 5}, {1, 6}};
+    cr_rtcp_twcc_t fb = {.media_ssrc = 1, .base_seq = 0, .status_count = 2};
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), 24);
+    assert_int_equal(cr_rtcp_write_twcc(buf, 23, 9, &fb, st), CR_ETOOBIG);
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, NULL, st), CR_EINVAL);
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, NULL), CR_EINVAL);
+    fb.status_count = 0;
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), CR_EINVAL);
+    fb.status_count = 2;
+    fb.reference_time = 0x800000; /* beyond 24-bit signed */
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), CR_EINVAL);
+    fb.reference_time = -0x800001;
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), CR_EINVAL);
+    fb.reference_time = 0;
+    /* A delta that does not fit 16 bits: the caller must split the feedback. */
+    st[1].delta_250us = 32768;
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), CR_EINVAL);
+    st[1].delta_250us = -32769;
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), CR_EINVAL);
+    /* ... unless that packet was not received: its delta is ignored. */
+    st[1].received = 0;
+    assert_int_equal(cr_rtcp_write_twcc(buf, sizeof(buf), 9, &fb, st), 24);
+}
+
 static void test_next_malformed(void **state)
 {
     (void)state;
@@ -548,6 +721,11 @@ int main(void)
         cmocka_unit_test(test_remb_malformed),
         cmocka_unit_test(test_twcc_hand_built),
         cmocka_unit_test(test_twcc_malformed),
+        cmocka_unit_test(test_twcc_write_small),
+        cmocka_unit_test(test_twcc_write_losses),
+        cmocka_unit_test(test_twcc_write_large_negative),
+        cmocka_unit_test(test_twcc_write_big_count),
+        cmocka_unit_test(test_twcc_write_errors),
         cmocka_unit_test(test_next_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
