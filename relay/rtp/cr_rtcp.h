@@ -183,8 +183,9 @@ typedef struct cr_rtcp_twcc_status {
  * caller must split the feedback there, starting a new one (with a new reference time) at that
  * packet. Status chunks are run-length chunks for runs of 14 or more equal symbols (or 7 or more when
  * the next 14 packets include a large delta), one-bit status vectors when the next 14 packets need no
- * large delta, else two-bit vectors. The packet is padded to 32 bits with zero bytes counted in the
- * length, without the P bit (as libwebrtc does); cr_rtcp_twcc_parse ignores bytes after the deltas.
+ * large delta, else two-bit vectors. The packet ends with zero padding to 32 bits, counted in the
+ * length and without the P bit (the draft's figure in section 3.1, and libwebrtc); cr_rtcp_twcc_parse
+ * ignores bytes after the deltas.
  */
 int cr_rtcp_write_twcc(uint8_t *buf, size_t cap, uint32_t sender_ssrc, const cr_rtcp_twcc_t *fb,
                        const cr_rtcp_twcc_status_t *st);

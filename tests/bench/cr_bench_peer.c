@@ -55,6 +55,9 @@ static void put_media(out_buf_t *o, const cr_bench_offer_params_t *p, int video)
     } else {
         put(o, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10;useinbandfec=1\r\n", pt, pt);
     }
+    /* draft-holmer-rmcat-transport-wide-cc-extensions-01 section 2.3: the extension, and its feedback. */
+    if (p->twcc)
+        put(o, "a=extmap:%d %s\r\na=rtcp-fb:%u transport-cc\r\n", CR_BENCH_TWCC_EXT_ID, CR_SDP_EXT_TWCC, pt);
     if (p->publisher) {
         uint32_t ssrc = video ? p->video_ssrc : p->audio_ssrc;
         put(o, "a=msid:bench bench-%s\r\na=ssrc:%u cname:%s\r\na=ssrc:%u msid:bench bench-%s\r\n",
@@ -140,6 +143,9 @@ static int use_answer(cr_bench_peer_t *p, const cr_sdp_t *s)
             idx = (int)i;
         if (m->n_ssrcs > 0 && (m->kind == CR_SDP_AUDIO || m->kind == CR_SDP_VIDEO))
             p->answer_ssrc[m->kind == CR_SDP_VIDEO] = m->ssrcs[0].ssrc;
+        /* BUNDLE: one id per URI across the m-lines (RFC 8285 section 6), so the first one found. */
+        if (m->port != 0 && p->twcc_ext_id == 0)
+            p->twcc_ext_id = cr_sdp_ext_id(m, CR_SDP_EXT_TWCC);
     }
     if (idx < 0 || s->cand_port == 0)
         return CR_EMALFORMED;

@@ -25,6 +25,11 @@
 #define CR_BENCH_CONSENT_US 2500000u   /* RFC 7675: a consent check every 2.5 s (randomized +-20%) */
 #define CR_BENCH_ICE_RETRY_US 100000u   /* binding request retransmission before the first answer */
 #define CR_BENCH_CONNECT_TIMEOUT_US 15000000u
+/*
+ * The RFC 8285 id our offer gives the transport-wide-cc extension (Chrome's choice). The offer has no
+ * other extmap, so it collides with nothing; an extension added to the offer needs another id.
+ */
+#define CR_BENCH_TWCC_EXT_ID 3
 
 /** Parameters of the offer a benchmark peer sends. */
 typedef struct cr_bench_offer_params {
@@ -36,12 +41,14 @@ typedef struct cr_bench_offer_params {
     uint32_t video_ssrc;
     const char *cname;            /* publisher only */
     const char *profile_level_id; /* H.264, 6 hex digits, e.g. "42e01f" */
+    int twcc; /* offer transport-wide congestion control (extmap and rtcp-fb transport-cc), as browsers do */
 } cr_bench_offer_params_t;
 
 /**
  * Writes the offer: BUNDLE of audio (opus/48000/2, PT 111) and video (H264/90000, PT 96,
  * packetization-mode=1), rtcp-mux, ice-ufrag/pwd, fingerprint, setup:active, and for a publisher
- * a=ssrc/msid lines. Returns the length written (NUL-terminated) or CR_ETOOBIG/CR_EINVAL.
+ * a=ssrc/msid lines; with twcc, on both m-lines the transport-wide-cc extmap (id CR_BENCH_TWCC_EXT_ID)
+ * and a=rtcp-fb:<pt> transport-cc. Returns the length written (NUL-terminated) or CR_ETOOBIG/CR_EINVAL.
  */
 int cr_bench_offer_write(char *buf, size_t cap, const cr_bench_offer_params_t *p);
 
@@ -66,6 +73,7 @@ typedef struct cr_bench_peer {
     char resource[256]; /* the Location of the session, for DELETE */
     const char *token;  /* bearer token for POST and DELETE, or NULL; borrowed, set before negotiating */
     uint32_t answer_ssrc[2]; /* SSRCs the relay announced for audio [0] and video [1] (subscriber) */
+    uint8_t twcc_ext_id;     /* the answer's extmap id for transport-wide-cc, 0 when it has none */
     uint64_t tiebreaker;
     cr_dtls_t *dtls;
     cr_srtp_t *srtp;
@@ -85,7 +93,7 @@ int cr_bench_peer_open(cr_bench_peer_t *p, int rcvbuf);
 
 /**
  * POSTs offer to url (WHIP or WHEP), parses the answer (cr_sdp_parse) for the relay's candidate, ICE
- * credentials, fingerprint and SSRCs, remembers the Location, and connects the socket to the candidate.
+ * credentials, fingerprint, SSRCs and transport-wide-cc extension id, remembers the Location, and connects the socket to the candidate.
  * On failure err (errcap bytes) says why (HTTP status and body). Returns 0, CR_EIO, CR_ENEGOTIATE (not
  * 201) or CR_EMALFORMED (answer unusable).
  */

@@ -4,7 +4,7 @@
  *   cr_loadgen --url http://127.0.0.1:8080/whep/CLASS --subscribers N [--seconds S] [--warmup S]
  *              [--ramp PER_SECOND] [--decrypt-every K] [--relay-pid PID] [--relay-cpu C]
  *              [--rss-baseline S] [--rss-every S] [--token T | --token-file F] [--status-token T]
- *              [--no-delete]
+ *              [--no-delete] [--no-twcc] [--twcc-interval-ms MS]
  *
  * Each subscriber is a real WebRTC receiver built from the relay's own modules (cr_bench_peer): its
  * own UDP socket, ICE, DTLS, SRTP. One epoll loop serves them all. Per subscriber and stream it counts
@@ -14,6 +14,12 @@
  * subscriber sends what a receiver sends: a receiver report every second and a NACK for every gap,
  * protected with SRTCP, and a consent check every 2.5 s. SIGUSR1 makes every connected subscriber
  * send a PLI for its video at once (a keyframe request from a whole classroom, tests/bench/sched_bed).
+ *
+ * Like a browser, each subscriber offers transport-wide congestion control (--no-twcc: not). When the
+ * relay's answer keeps the extension, the subscriber authenticates every packet, records its
+ * transport-wide sequence number with the kernel's receive time, and sends transport-cc feedback
+ * (cr_bench_twcc) every --twcc-interval-ms (50) and whenever 100 packets are waiting; an answer
+ * without it (a relay that does not send the extension) means no feedback, as a browser would do.
  *
  * After all subscribers are connected and a warm-up, a window of S seconds is measured; with
  * --relay-pid the relay's CPU time, RSS and GET /api/status counters are read at both ends. The last
@@ -36,6 +42,7 @@
 #include "cr_bench_peer.h"
 #include "cr_bench_proc.h"
 #include "cr_bench_stats.h"
+#include "cr_bench_twcc.h"
 #include "cr_clock.h"
 #include "cr_err.h"
 #include "cr_rtcp.h"
@@ -48,6 +55,8 @@
 #define RR_US 1000000u
 #define NACK_MAX 64
 #define RSS_SAMPLES 4096
+#define TWCC_BURST 100 /* packets waiting that trigger feedback before the interval (libwebrtc's order) */
+#define TWCC_CAP 4096  /* a feedback of a full ring (cr_bench_twcc.h) and the SRTCP trailer fit */
 
 typedef struct opts {
     const char *url;
@@ -58,6 +67,8 @@ typedef struct opts {
     int relay_cpu;
     int delete;
     int rcvbuf;
+    int twcc;
+    unsigned twcc_interval_ms;
     const char *token, *token_file, *status_token;
 } opts_t;
 
@@ -75,12 +86,16 @@ typedef struct sub {
     uint32_t rxq_drops; /* SO_RXQ_OVFL: datagrams the kernel dropped on this socket (buffer full) */
     uint64_t next_rr_us;
     uint64_t packets_at_start; /* packets when the window opened */
+    cr_bench_twcc_t *twcc;     /* owned; NULL unless the answer kept transport-wide cc */
+    uint32_t twcc_media_ssrc;  /* the SSRC of the latest packet recorded (libwebrtc does the same) */
+    uint64_t next_twcc_us, twcc_sent;
 } sub_t;
 
 /* Sums over all subscribers, taken at both ends of the window. */
 typedef struct totals {
     uint64_t packets, bytes, expected, unique, gaps, recovered, duplicates, nacks, rr, plis, rxq_drops;
     uint64_t decrypted, auth_fail, bad_payload, stamps;
+    uint64_t twcc_sessions, twcc_fb, twcc_overflow;
 } totals_t;
 
 /* What is read about the relay at both ends of the window. */
@@ -91,7 +106,7 @@ typedef struct relay_snap {
 } relay_snap_t;
 
 static opts_t o = {.n = 1, .seconds = 10, .warmup = 3, .ramp = 200, .decrypt_every = 10, .relay_cpu = -1,
-                   .delete = 1, .rcvbuf = 1 << 20};
+                   .delete = 1, .rcvbuf = 1 << 20, .twcc = 1, .twcc_interval_ms = 50};
 static cr_bench_url_t url, status_url;
 static sub_t *subs;
 static volatile sig_atomic_t stop_flag, pli_flag;
@@ -171,7 +186,33 @@ static void send_pli(sub_t *s)
         s->plis_sent++;
 }
 
+/* Transport-cc feedback for everything recorded since the last one, on its own (RFC 5506 reduced size). */
+static void send_twcc(sub_t *s, uint64_t now_us)
+{
+    uint8_t buf[TWCC_CAP];
+    s->next_twcc_us = now_us + (uint64_t)o.twcc_interval_ms * 1000u;
+    int n = cr_bench_twcc_build(s->twcc, buf, sizeof(buf) - CR_SRTP_MAX_TRAILER, s->rtcp_ssrc,
+                                s->twcc_media_ssrc);
+    if (n > 0 && cr_bench_peer_send_rtcp(&s->peer, buf, (size_t)n, sizeof(buf)) == 0)
+        s->twcc_sent++;
+}
+
 /* --- receiving --- */
+
+/* An authenticated packet: record its transport-wide sequence number (RFC 8285 element, 16 bits). */
+static void twcc_record(sub_t *s, const uint8_t *pkt, size_t len, uint64_t now_us, uint64_t rx_real_us)
+{
+    cr_rtp_hdr_t h;
+    const uint8_t *v;
+    size_t vlen;
+    if (cr_rtp_parse(pkt, len, &h) != 0 || !h.extension ||
+        cr_rtp_ext_find(&h, s->peer.twcc_ext_id, &v, &vlen) != 0 || vlen != 2)
+        return;
+    cr_bench_twcc_record(s->twcc, (uint16_t)(v[0] << 8 | v[1]), rx_real_us);
+    s->twcc_media_ssrc = h.ssrc;
+    if (cr_bench_twcc_pending(s->twcc) >= TWCC_BURST)
+        send_twcc(s, now_us);
+}
 
 /* A decrypted packet: is it what the relay should send (valid RTP, plausible H.264 or Opus)? */
 static void check_payload(sub_t *s, const uint8_t *pkt, size_t len, int video, uint64_t rx_real_us)
@@ -215,7 +256,8 @@ static void on_rtp(sub_t *s, uint8_t *pkt, size_t len, uint64_t now_us, uint64_t
     if (n > 0)
         send_nack(s, ssrc, missing, n);
     cr_bench_seq_jitter(t, ts, now_us);
-    if (!s->sampled)
+    /* Feedback, like a browser's, reports only packets that authenticate: so all of them are checked. */
+    if (!s->sampled && s->twcc == NULL)
         return;
     size_t plen = len;
     if (cr_srtp_unprotect(s->peer.srtp, pkt, &plen) != 0) {
@@ -223,7 +265,10 @@ static void on_rtp(sub_t *s, uint8_t *pkt, size_t len, uint64_t now_us, uint64_t
         return;
     }
     s->decrypted++;
-    check_payload(s, pkt, plen, video, rx_real_us);
+    if (s->twcc != NULL)
+        twcc_record(s, pkt, plen, now_us, rx_real_us);
+    if (s->sampled)
+        check_payload(s, pkt, plen, video, rx_real_us);
 }
 
 static void on_datagram(sub_t *s, uint8_t *pkt, size_t len, uint64_t now_us, uint64_t rx_real_us)
@@ -276,7 +321,7 @@ static void drain(sub_t *s)
                     memcpy(&s->rxq_drops, CMSG_DATA(c), sizeof(s->rxq_drops));
                 }
             }
-            if (rx_real == 0 && s->sampled)
+            if (rx_real == 0 && (s->sampled || s->twcc != NULL))
                 rx_real = real_now ? real_now : (real_now = real_now_us());
             on_datagram(s, rbuf[i], rmsg[i].msg_len, now, rx_real);
         }
@@ -302,10 +347,8 @@ static int sub_create(sub_t *s, unsigned index, cr_dtls_ctx_t *ctx, const char *
     }
     int one = 1;
     setsockopt(s->peer.fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-    if (s->sampled)
-        setsockopt(s->peer.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     cr_bench_offer_params_t op = {.publisher = 0, .ice_ufrag = s->peer.ufrag, .ice_pwd = s->peer.pwd,
-                                  .fingerprint = fingerprint, .profile_level_id = "42e01f"};
+                                  .fingerprint = fingerprint, .profile_level_id = "42e01f", .twcc = o.twcc};
     int len = cr_bench_offer_write(offer, sizeof(offer), &op);
     if (len < 0 || cr_bench_peer_negotiate(&s->peer, &url, offer, (size_t)len, 5000, err, sizeof(err)) != 0) {
         fprintf(stderr, "loadgen: subscriber %u: %s\n", index, len < 0 ? "offer too big" : err);
@@ -313,6 +356,15 @@ static int sub_create(sub_t *s, unsigned index, cr_dtls_ctx_t *ctx, const char *
         s->peer.error = "signaling";
         return -1;
     }
+    /* No media arrives before ICE and DTLS: the answer decides in time what is recorded. */
+    if (s->peer.twcc_ext_id != 0) {
+        s->twcc = malloc(sizeof(*s->twcc));
+        if (s->twcc != NULL)
+            cr_bench_twcc_init(s->twcc);
+    }
+    /* Receive times: latency stamps, and the arrival times transport-cc feedback reports. */
+    if (s->sampled || s->twcc != NULL)
+        setsockopt(s->peer.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     return cr_bench_peer_start(&s->peer, ctx, cr_now_us());
 }
 
@@ -326,6 +378,8 @@ static void tick_all(unsigned created, uint64_t now)
                 send_rr(s);
             s->next_rr_us = now + RR_US - (s->next_rr_us == 0 ? (uint64_t)(i % 100) * (RR_US / 100) : 0);
         }
+        if (s->twcc != NULL && s->peer.state == CR_BENCH_PEER_CONNECTED && now >= s->next_twcc_us)
+            send_twcc(s, now);
     }
 }
 
@@ -351,6 +405,11 @@ static void sum_totals(unsigned created, totals_t *t)
         t->auth_fail += s->auth_fail;
         t->bad_payload += s->bad_payload;
         t->stamps += s->stamps;
+        if (s->twcc != NULL) {
+            t->twcc_sessions++;
+            t->twcc_overflow += s->twcc->overflow;
+        }
+        t->twcc_fb += s->twcc_sent;
     }
 }
 
@@ -467,6 +526,8 @@ static void report(const window_t *w, unsigned created)
            (unsigned long long)(n_conn ? conn_ms[n_conn / 2] : 0), (unsigned long long)(n_conn ? conn_ms[n_conn - 1] : 0),
            pct(w->r1.self_cpu_us - w->r0.self_cpu_us, w->r1.wall_us - w->r0.wall_us));
     free(conn_ms);
+    printf(" twcc_sessions=%llu twcc_fb_sent=%llu twcc_ring_overflows=%llu", (unsigned long long)b->twcc_sessions,
+           (unsigned long long)(b->twcc_fb - a->twcc_fb), (unsigned long long)(b->twcc_overflow - a->twcc_overflow));
     if (o.relay_cpu >= 0)
         printf(" relay_core_busy_pct=%.1f",
                pct(w->r1.core_busy_us - w->r0.core_busy_us, w->r1.core_total_us - w->r0.core_total_us));
@@ -499,7 +560,7 @@ static void usage(void)
     fprintf(stderr, "usage: cr_loadgen --url http://HOST:PORT/whep/CLASS [--subscribers N] [--seconds S]\n"
                     "  [--warmup S] [--ramp PER_S] [--decrypt-every K] [--relay-pid PID] [--relay-cpu C]\n"
                     "  [--status-url URL] [--rss-baseline S] [--rss-every S] [--rcvbuf BYTES] [--no-delete]\n"
-                    "  [--token T | --token-file FILE] [--status-token T]\n");
+                    "  [--token T | --token-file FILE] [--status-token T] [--no-twcc] [--twcc-interval-ms MS]\n");
 }
 
 static int parse_args(int argc, char **argv, const char **status)
@@ -509,6 +570,10 @@ static int parse_args(int argc, char **argv, const char **status)
         char *end = NULL;
         if (strcmp(a, "--no-delete") == 0) {
             o.delete = 0;
+            continue;
+        }
+        if (strcmp(a, "--no-twcc") == 0) {
+            o.twcc = 0;
             continue;
         }
         if (v == NULL) {
@@ -547,6 +612,8 @@ static int parse_args(int argc, char **argv, const char **status)
             o.rss_every = strtod(v, &end);
         else if (strcmp(a, "--rcvbuf") == 0)
             o.rcvbuf = (int)strtol(v, &end, 10);
+        else if (strcmp(a, "--twcc-interval-ms") == 0)
+            o.twcc_interval_ms = (unsigned)strtoul(v, &end, 10);
         else {
             usage();
             return -1;
@@ -556,7 +623,8 @@ static int parse_args(int argc, char **argv, const char **status)
             return -1;
         }
     }
-    if (o.url == NULL || o.n == 0 || o.n > 100000 || o.seconds <= 0 || o.ramp <= 0) {
+    if (o.url == NULL || o.n == 0 || o.n > 100000 || o.seconds <= 0 || o.ramp <= 0 || o.twcc_interval_ms == 0 ||
+        o.twcc_interval_ms > 10000) {
         usage();
         return -1;
     }
@@ -756,8 +824,10 @@ int main(int argc, char **argv)
     int ok = created > 0;
     if (created < 0)
         created = -created;
-    for (int i = 0; i < created; i++)
+    for (int i = 0; i < created; i++) {
         cr_bench_peer_close(&subs[i].peer, &url, o.delete);
+        free(subs[i].twcc);
+    }
     close(epfd);
     free(subs);
     free(tokens);

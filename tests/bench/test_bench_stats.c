@@ -209,13 +209,44 @@ static void test_offer(void **state)
     free(ans);
 }
 
+/* A subscriber's offer with transport-wide cc, as browsers make it, is still accepted by the relay. */
+static void test_offer_twcc(void **state)
+{
+    (void)state;
+    char buf[8192];
+    cr_sdp_t *s = calloc(1, sizeof(*s)), *ans = calloc(1, sizeof(*ans));
+    for (int twcc = 0; twcc < 2; twcc++) {
+        cr_bench_offer_params_t p = {.ice_ufrag = "abcd1234", .ice_pwd = "passwordpasswordpassword",
+                                     .fingerprint = fp, .profile_level_id = "42e01f", .twcc = twcc};
+        int n = cr_bench_offer_write(buf, sizeof(buf), &p);
+        assert_true(n > 0);
+        assert_int_equal(cr_sdp_parse(buf, (size_t)n, s), 0);
+        for (unsigned i = 0; i < 2; i++) {
+            const cr_sdp_media_t *m = &s->media[i];
+            assert_int_equal(m->n_exts, (unsigned)twcc);
+            if (twcc) {
+                assert_int_equal(m->exts[0].id, CR_BENCH_TWCC_EXT_ID);
+                assert_string_equal(m->exts[0].uri, CR_SDP_EXT_TWCC);
+            }
+            assert_int_equal((m->codecs[0].fb & CR_SDP_FB_TWCC) != 0, twcc);
+        }
+        cr_sdp_answer_params_t ap = {.role = CR_SDP_ROLE_SUBSCRIBER, .ice_ufrag = "relay123",
+                                     .ice_pwd = "relaypasswordrelaypass00", .fingerprint = fp,
+                                     .cand_ip = "127.0.0.1", .cand_port = 10000, .send_ssrc = {5, 6},
+                                     .cname = "relay", .stream_id = "s"};
+        assert_int_equal(cr_sdp_negotiate(s, &ap, ans), 0);
+    }
+    free(s);
+    free(ans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),     cmocka_unit_test(test_gaps_and_recovery),
         cmocka_unit_test(test_big_jump),     cmocka_unit_test(test_report_block),
         cmocka_unit_test(test_jitter),       cmocka_unit_test(test_hist),
-        cmocka_unit_test(test_offer),
+        cmocka_unit_test(test_offer),        cmocka_unit_test(test_offer_twcc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * The load generator's transport-cc feedback (cr_bench_twcc): arrivals recorded with gaps, reordering,
  * duplicates and the 16-bit wrap, feedback built and read back with the relay's own parser
- * (cr_rtcp_twcc_parse), checking numbers, received flags and the arrival times the deltas rebuild.
+ * (cr_rtcp_twcc_parse), checking numbers, received flags and the arrival times the deltas rebuild;
+ * and the subscriber learning the extension's id from the relay's answer, or that there is none.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,12 +10,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "cr_bench_peer.h"
 #include "cr_bench_twcc.h"
 #include "cr_err.h"
 #include "cr_rtcp.h"
+#include "cr_sdp.h"
 
 #define T0 5000000000ull /* an arrival clock well away from zero, in us */
 
@@ -232,6 +241,106 @@ static void test_too_small_buffer(void **state)
     expect(&f, 0, 1, 1, T0);
 }
 
+static const char fp[] = "sha-256 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
+
+/* A child process that answers one HTTP request on lfd with resp, after reading the whole request. */
+static pid_t serve_once(int lfd, const char *resp)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0)
+        return pid;
+    int c = accept(lfd, NULL, NULL);
+    static char req[65536];
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(c, req + got, sizeof(req) - 1 - got);
+        if (n <= 0)
+            _exit(1);
+        got += (size_t)n;
+        req[got] = '\0';
+        char *end = strstr(req, "\r\n\r\n"), *cl = strstr(req, "Content-Length: ");
+        if (end != NULL && cl != NULL && got >= (size_t)(end + 4 - req) + strtoul(cl + 16, NULL, 10))
+            break;
+    }
+    size_t len = strlen(resp);
+    _exit(write(c, resp, len) == (ssize_t)len ? 0 : 1);
+}
+
+/* Negotiates our offer (with transport-wide cc) against an answer that keeps it or not. */
+static uint8_t answer_ext_id(int keep)
+{
+    char offer[8192], sdp[8192], err[256];
+    static char resp[9000];
+    cr_sdp_t *s = calloc(1, sizeof(*s)), *ans = calloc(1, sizeof(*ans));
+    cr_bench_peer_t peer = {0};
+    assert_int_equal(cr_bench_peer_open(&peer, 0), 0);
+    cr_bench_offer_params_t op = {.ice_ufrag = peer.ufrag, .ice_pwd = peer.pwd, .fingerprint = fp,
+                                  .profile_level_id = "42e01f", .twcc = 1};
+    int n = cr_bench_offer_write(offer, sizeof(offer), &op);
+    assert_true(n > 0);
+    /*
+     * The relay's own negotiation, then the extension put in or taken out whatever its policy: a relay
+     * that sends the extension keeps the offer's id, one that does not (main today) leaves it out.
+     */
+    assert_int_equal(cr_sdp_parse(offer, (size_t)n, s), 0);
+    cr_sdp_answer_params_t ap = {.role = CR_SDP_ROLE_SUBSCRIBER, .ice_ufrag = "relay123",
+                                 .ice_pwd = "relaypasswordrelaypass00", .fingerprint = fp,
+                                 .cand_ip = "127.0.0.1", .cand_port = 10000, .send_ssrc = {5, 6},
+                                 .cname = "relay", .stream_id = "s"};
+    assert_int_equal(cr_sdp_negotiate(s, &ap, ans), 0);
+    for (unsigned i = 0; i < ans->n_media; i++) {
+        cr_sdp_media_t *m = &ans->media[i];
+        unsigned k = 0;
+        for (unsigned j = 0; j < m->n_exts; j++)
+            if (strcmp(m->exts[j].uri, CR_SDP_EXT_TWCC) != 0)
+                m->exts[k++] = m->exts[j];
+        m->n_exts = k;
+        if (keep) {
+            assert_true(k < CR_SDP_MAX_EXTS);
+            m->exts[k].id = CR_BENCH_TWCC_EXT_ID;
+            snprintf(m->exts[k].uri, sizeof(m->exts[k].uri), "%s", CR_SDP_EXT_TWCC);
+            m->n_exts++;
+        }
+    }
+    int alen = cr_sdp_write(ans, sdp, sizeof(sdp));
+    assert_true(alen > 0);
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 201 Created\r\nContent-Type: application/sdp\r\nLocation: /whep/r/1\r\n"
+             "Content-Length: %d\r\nConnection: close\r\n\r\n%s", alen, sdp);
+
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen2 = sizeof(a);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen2), 0);
+    pid_t pid = serve_once(lfd, resp);
+    cr_bench_url_t url;
+    char u[64];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%u/whep/c", ntohs(a.sin_port));
+    assert_int_equal(cr_bench_url_parse(u, &url), 0);
+    int r = cr_bench_peer_negotiate(&peer, &url, offer, (size_t)n, 5000, err, sizeof(err));
+    int st;
+    waitpid(pid, &st, 0);
+    close(lfd);
+    assert_int_equal(r, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    uint8_t id = peer.twcc_ext_id;
+    cr_bench_peer_close(&peer, NULL, 0);
+    free(s);
+    free(ans);
+    return id;
+}
+
+static void test_answer_ext_id(void **state)
+{
+    (void)state;
+    assert_int_equal(answer_ext_id(1), CR_BENCH_TWCC_EXT_ID);
+    /* An answer without the extension (today's relay): no feedback will be sent. */
+    assert_int_equal(answer_ext_id(0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_ring_overflow),
         cmocka_unit_test(test_split_on_large_delta),
         cmocka_unit_test(test_too_small_buffer),
+        cmocka_unit_test(test_answer_ext_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
