@@ -55,7 +55,7 @@
 #define RR_US 1000000u
 #define NACK_MAX 64
 #define RSS_SAMPLES 4096
-#define TWCC_BURST 100 /* packets waiting that trigger feedback before the interval (libwebrtc's order) */
+#define TWCC_BURST 100 /* packets waiting that trigger feedback before the interval: bounds a feedback at high rates */
 #define TWCC_CAP 4096  /* a feedback of a full ring (cr_bench_twcc.h) and the SRTCP trailer fit */
 
 typedef struct opts {
