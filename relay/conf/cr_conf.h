@@ -96,7 +96,7 @@ typedef struct cr_conf {
     /* [sched]: the bandwidth scheduler (DESIGN.md; docs/CONFIG.md "The topology") */
     unsigned school_capacity_mbps;    /* school_capacity_mbps: a school without its own value, default 1000 */
     unsigned classroom_capacity_mbps; /* classroom_capacity_mbps: likewise for a classroom, default 100 */
-    double target;                    /* target: default utilisation target of every link, default 0.9 */
+    double target;                    /* target: default utilisation target of every link, default 0.95 */
     char default_school[CR_CONF_ID_MAX + 1]; /* default_school: where classrooms without a school go, "default" */
     unsigned weight[4];               /* weight_<kind>: a classroom's weight by class kind (enum cr_conf_kind),
                                          default synchronous 2, dedicated 3, master 1, network 1 */

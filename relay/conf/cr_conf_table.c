@@ -88,7 +88,7 @@ const cr__conf_key_t cr__conf_keys[] = {
      .def = "1000"},
     {"sched", "classroom_capacity_mbps", CR__CONF_UINT, CR__F(classroom_capacity_mbps), .min = 1, .max = 100000,
      .def = "100"},
-    {"sched", "target", CR__CONF_FRACTION, CR__F(target), .def = "0.9"},
+    {"sched", "target", CR__CONF_FRACTION, CR__F(target), .def = "0.95"},
     {"sched", "default_school", CR__CONF_ID, CR__F(default_school), .min = 1, .def = "default"},
     {"sched", "weight_synchronous", CR__CONF_UINT, CR__F(weight[CR_CONF_KIND_SYNCHRONOUS]), .min = 1, .max = 100,
      .def = "2"},

@@ -250,7 +250,10 @@ static void publisher_rtp(struct cr_worker *w, cr_peer_t *p, const uint8_t *pkt,
     }
     update_receive_stats(s, &h, w->now_us);
     s->last_pkt_us = w->now_us;
-    s->bytes += len;
+    /* What one copy costs a subscriber's link: the header the relay writes, the payload, and
+     * CR_WIRE_OVERHEAD. Budgets are link capacities, so the layers' rates must be wire rates (audio's
+     * small packets carry 40 % more on the wire than in RTP). */
+    s->bytes += CR_RTP_HDR_MIN + h.payload_len + CR_WIRE_OVERHEAD;
     cr_history_put(&s->hist, h.seq, pkt, len, w->now_us);
     forward(w, p, s, &h);
 }

@@ -26,6 +26,10 @@
 #define CR_PEER_MAX_STREAMS 2 /* a subscriber receives one audio and one video stream */
 #define CR_PEER_MAX_PUB 4     /* a publisher sends audio and up to three simulcast video layers */
 #define CR_RID_MAX 16
+/* Bytes a forwarded RTP packet carries on the wire besides its 12-byte header and payload: the SRTP
+ * tag (16), the transport-cc header extension (8) and IPv4, UDP and Ethernet headers (42, as the
+ * pacer charges them). */
+#define CR_WIRE_OVERHEAD (16 + 8 + 42)
 #define CR_ICE_UFRAG_LEN 8
 #define CR_ICE_PWD_LEN 24
 
@@ -80,7 +84,8 @@ typedef struct cr_pub_stream {
     /* Video: inside a keyframe (from its first packet to the packet with the marker bit), so that
      * every packet of it is paced in the keyframe band. */
     uint8_t in_key;
-    /* The layer's bitrate on the wire for the scheduler: bytes over ~1 s windows. */
+    /* The layer's bitrate on the wire for the scheduler: bytes (as sent to a subscriber, with
+     * CR_WIRE_OVERHEAD per packet) over ~1 s windows. */
     uint64_t rate_bytes;    /* bytes at the start of the current window */
     uint64_t rate_start_us; /* when the current window started */
     uint32_t rate_prev_bps; /* the previous window */

@@ -24,6 +24,7 @@ void cr_alloc_params_default(cr_alloc_params_t *p)
     p->up_hold_us = 1500000;
     p->up_gap_us = 1000000;
     p->flap_window_us = 4000000;
+    p->school_fill = 0.9;
 }
 
 const char *cr_alloc_reason_name(int reason)
@@ -73,11 +74,16 @@ static int best_layer(const cr_sub_t *s)
 }
 
 /* The lowest layer sent that meets the floor bitrate (or the best, if none does). */
+/* The lowest layer of at least the floor's bitrate, give or take FLOOR_SLACK: a layer's measured
+ * bitrate wanders around its encoder's target, and a 300 kbit/s layer measured at 295 one second
+ * must not move every classroom's floor to the next layer up. */
+#define FLOOR_SLACK 0.85
+
 static int floor_layer(const cr_sub_t *s)
 {
     int best = best_layer(s);
     for (int i = 0; i <= best; i++)
-        if (s->layer_bps[i] != 0 && s->layer_bps[i] >= s->floor_bps)
+        if (s->layer_bps[i] != 0 && (double)s->layer_bps[i] >= FLOOR_SLACK * (double)s->floor_bps)
             return i;
     return best;
 }
@@ -309,8 +315,10 @@ static void water_fill(room_ctx_t *rc, unsigned n, double rem)
 }
 
 /* Audio everywhere, then floors (heaviest classrooms first), then the rest by weighted max-min;
- * then each classroom's ideal layers within its share. Returns the bits used. */
-static double shares(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, unsigned n, double budget)
+ * then each classroom's ideal layers within its share. reserve: what upgrades leave unused (the
+ * school pacer's room for bursts). Returns the bits used. */
+static double shares(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, unsigned n, double budget,
+                     double reserve)
 {
     double rem = budget;
     for (unsigned i = 0; i < n; i++)
@@ -322,7 +330,7 @@ static double shares(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, u
         rc[i].share = rc[i].audio + f;
         rem -= f;
     }
-    water_fill(rc, n, rem);
+    water_fill(rc, n, rem > reserve ? rem - reserve : 0);
     double used = 0;
     for (unsigned i = 0; i < n; i++) {
         uint8_t lim = CR_LIMIT_NONE;
@@ -337,7 +345,8 @@ static double shares(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, u
     return used;
 }
 
-/* What the layers' steps left over goes to the classrooms furthest below their weighted share. */
+/* What the layers' steps left over goes to the classrooms furthest below their weighted share (of
+ * what is shared above the floors). */
 static void leftover(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, unsigned n, double left)
 {
     for (unsigned round = 0; round < n && left > 0.5; round++) {
@@ -345,7 +354,7 @@ static void leftover(cr_topo_t *t, const cr_alloc_params_t *p, room_ctx_t *rc, u
         for (unsigned i = 0; i < n; i++) {
             if (rc[i].used + 0.5 >= rc[i].want || rc[i].w <= 0 || rc[i].visited)
                 continue;
-            if (pick < 0 || rc[i].used / rc[i].w < rc[pick].used / rc[pick].w)
+            if (pick < 0 || (rc[i].used - rc[i].floor) / rc[i].w < (rc[pick].used - rc[pick].floor) / rc[pick].w)
                 pick = (int)i;
         }
         if (pick < 0)
@@ -412,9 +421,13 @@ void cr_alloc_school(cr_topo_t *t, const cr_alloc_params_t *p, uint32_t school, 
         }
         rc[j] = c;
     }
-    double budget = (double)sc->link.budget_bps;
-    double used = shares(t, p, rc, n, budget);
-    leftover(t, p, rc, n, budget - used);
+    /* Upgrades above the floors keep (1 - school_fill) of the budget free: the school's pacer runs at
+     * its budget, and a keyframe copied to many classrooms needs room to drain before it waits too
+     * long and is dropped (which costs the receivers another keyframe). Floors may use it all. */
+    double budget = (double)sc->link.budget_bps, reserve = budget * (1.0 - p->school_fill);
+    double used = shares(t, p, rc, n, budget, reserve);
+    if (budget - reserve > used)
+        leftover(t, p, rc, n, budget - reserve - used);
     uint64_t total = 0;
     for (unsigned i = 0; i < n; i++)
         total += room_finish(t, p, &rc[i], now_us);

@@ -4,9 +4,10 @@
  *
  *   1. Audio is reserved first, in every classroom and school, and always forwarded.
  *   2. A school's budget is shared among its classrooms: first every classroom's floors (classrooms
- *      of heavier class kinds first when even the floors do not fit), then the rest by weighted
- *      max-min fairness (water-filling) with weights by class kind, then what the layers' steps
- *      left over goes to the classrooms furthest below their weighted share.
+ *      of heavier class kinds first when even the floors do not fit), then the rest, up to
+ *      school_fill of the budget, by weighted max-min fairness (water-filling) with weights by
+ *      class kind, then what the layers' steps left over goes to the classrooms furthest below
+ *      their weighted share.
  *   3. Inside a classroom: floors in role order (teacher camera > board/slides > on-stage classroom
  *      > other classrooms), then upgrades one layer at a time, always the one with the most value
  *      per bit (value = role weight x log of the layer's bitrate).
@@ -38,6 +39,8 @@ typedef struct cr_alloc_params {
     uint64_t up_hold_us;     /** hold before an upgrade after a downgrade [1.5 s] */
     uint64_t up_gap_us;      /** at least this between two upgrades of one stream [1 s] */
     uint64_t flap_window_us; /** a downgrade this soon after an upgrade doubles the hold [4 s] */
+    double school_fill;      /** share of a school's budget that upgrades above the floors may
+                                 fill; the rest is the school pacer's room for keyframe bursts [0.9] */
 } cr_alloc_params_t;
 
 /** Fills p with the defaults given in cr_alloc_params_t's comments. */

@@ -224,7 +224,10 @@ static void refill(double *tokens, uint64_t *last_us, int *started, uint64_t now
 static double room_rate(const cr_pacer_t *pc, uint32_t room, uint64_t now_us)
 {
     const cr__pacer_room_t *pr = &pc->rooms[room];
-    double r = (double)pc->t->rooms[room].link.budget_bps * pc->p.room_factor;
+    const cr_link_t *l = &pc->t->rooms[room].link;
+    double r = (double)l->budget_bps * pc->p.room_factor;
+    if (r > (double)l->capacity_bps)
+        r = (double)l->capacity_bps; /* (a target above 1 / room_factor): never above the link */
     if (now_us < pr->probe_end_us && (double)pr->probe_rate > r)
         r = (double)pr->probe_rate;
     return r;

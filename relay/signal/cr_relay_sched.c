@@ -124,6 +124,14 @@ static void plan_timetable(struct cr__sched *s, const cr_conf_t *c)
     }
 }
 
+/* What a stream of bps costs on the wire, as the workers measure layers (CR_WIRE_OVERHEAD and the
+ * 12-byte RTP header per packet): audio in 20 ms packets, video in packets of about 1,100 bytes. */
+static uint64_t wire_bps(uint64_t bps, int audio)
+{
+    uint64_t pps = audio ? 50u : bps / (1100u * 8u) + 1u;
+    return bps + pps * (12u + CR_WIRE_OVERHEAD) * 8u;
+}
+
 int cr__sched_load(cr_relay_t *r, char *err, size_t err_cap)
 {
     const cr_conf_t *c = &r->conf;
@@ -131,8 +139,8 @@ int cr__sched_load(cr_relay_t *r, char *err, size_t err_cap)
     if (s == NULL)
         return CR_ENOMEM;
     r->sched = s;
-    s->floor_bps = (uint64_t)c->floor_kbps * 1000u;
-    s->audio_bps = (uint64_t)c->audio_kbps * 1000u;
+    s->floor_bps = wire_bps((uint64_t)c->floor_kbps * 1000u, 0);
+    s->audio_bps = wire_bps((uint64_t)c->audio_kbps * 1000u, 1);
     s->school_bps = mbps(c->school_capacity_mbps);
     s->room_bps = mbps(c->classroom_capacity_mbps);
     s->target = c->target;

@@ -654,7 +654,7 @@ static void test_topology(void **state)
     cr_conf_defaults(&c);
     assert_int_equal(c.school_capacity_mbps, 1000);
     assert_int_equal(c.classroom_capacity_mbps, 100);
-    assert_true(c.target > 0.899 && c.target < 0.901);
+    assert_true(c.target > 0.949 && c.target < 0.951);
     assert_string_equal(c.default_school, "default");
     assert_int_equal(c.weight[CR_CONF_KIND_SYNCHRONOUS], 2);
     assert_int_equal(c.weight[CR_CONF_KIND_DEDICATED], 3);
