@@ -1,6 +1,7 @@
 /*
  * Internals shared by the media worker's source files (cr_worker.c: loop and commands, cr_ice_lite.c:
- * STUN, cr_media.c: SRTP and forwarding, cr_rtcp_out.c: our own reports). Not for other modules.
+ * STUN, cr_media.c: SRTP and forwarding, cr_rtcp_out.c: our own reports, cr_twcc.c: transport-wide
+ * feedback from subscribers). Not for other modules.
  */
 #ifndef CR_WORKER_INT_H
 #define CR_WORKER_INT_H
