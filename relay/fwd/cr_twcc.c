@@ -50,7 +50,9 @@ typedef struct twcc_walk {
 
 /* When the packet of history slot e left the relay: the pacer's time when it has one for it (and it
  * is not older than the writing: that would be an earlier packet with the same key), else when it
- * was written (it went out in the same loop turn). */
+ * was written (it went out in the same loop turn). A retransmission shares its original's key, so
+ * an original reported only after its retransmission left takes the later time; by then feedback
+ * has normally reported it (lost) already. */
 static uint64_t send_time(const struct cr_worker *w, const cr_twcc_sent_t *e, uint64_t write_us)
 {
     uint64_t sent = cr__pace_sent_at(w, e->ssrc, e->seq);

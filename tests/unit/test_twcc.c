@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cr_clock.h"
 #include "cr_err.h"
 #include "cr_rtcp.h"
 #include "cr_worker_int.h"
@@ -194,6 +195,38 @@ static void test_delay_reporter(void **state)
     cr_peer_free(b);
 }
 
+/* Feedback that lowers the estimate (here: every packet lost) reallocates in the same loop turn;
+ * and while feedback comes, the classroom's tick makes no loss report of its own. */
+static void test_falling_estimate_reallocates(void **state)
+{
+    (void)state;
+    cr_peer_t *a = peer_new();
+    w->now_us = cr_now_us() + 1000 * MS; /* (the estimator was started on the real clock) */
+    a->n_sub = 1; /* an audio subscription: the tick looks at classrooms that have one */
+    a->sub[0].kind = CR_SDP_AUDIO;
+    cr__sched_attach(w, a);
+    cr_est_t *e = &cr_topo_room(&w->sch.topo, a->sched_room)->est;
+    cr__room_fb_t *fb = &w->sch.fb[a->sched_room];
+    uint64_t before = cr_est_value(e, w->now_us);
+    w->sch.dirty = 0;
+    int32_t d[25];
+    for (unsigned i = 0; i < 25; i++) {
+        d[i] = LOST;
+        cr__twcc_sent(w, a, 0x99, (uint16_t)i, 1200);
+    }
+    w->now_us += 50 * MS;
+    assert_int_equal(feed(a, 0, d, 25, 100), 0);
+    assert_int_equal(a->twcc.lost, 25);
+    assert_true(cr_est_value(e, w->now_us) * 100 < before * 95);
+    assert_int_equal(w->sch.dirty, 1);
+    cr__sched_turn(w); /* the tick: no report for this classroom, and the allocation ran */
+    assert_int_equal(w->sch.dirty, 0);
+    assert_int_equal(fb->after_us, w->now_us);
+    assert_true(fb->loss == 0.0);
+    cr__sched_detach(w, a);
+    cr_peer_free(a);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -221,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_history_and_arrivals),
         cmocka_unit_test(test_send_order),
         cmocka_unit_test(test_delay_reporter),
+        cmocka_unit_test(test_falling_estimate_reallocates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
