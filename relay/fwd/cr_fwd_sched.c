@@ -8,7 +8,8 @@
  * what it watches (the class's main publisher is the teacher camera, a stage view the stage, any
  * other publisher another classroom). Every 100 ms the worker measures each publisher layer's bitrate
  * on the wire, turns its classrooms' feedback (NACKs, receiver reports, REMB) into loss reports for
- * their estimators, and runs the allocator; a join, leave or source change runs it at the end of the
+ * their estimators (for classrooms without transport-wide feedback, which feeds the estimator as it
+ * comes: cr__sched_on_twcc), and runs the allocator; a join, leave or source change runs it at the end of the
  * same loop turn. A subscriber with no layer of its own choosing then aims at the allocator's layer
  * (cr_fanout.c), switching at that layer's next keyframe; "off" stops its video at once.
  *
@@ -201,6 +202,9 @@ void cr__sched_detach(struct cr_worker *w, cr_peer_t *p)
             cr_topo_sub_remove(&s->topo, p->sched_sub[i]);
         p->sched_sub[i] = CR_SCHED_NONE;
     }
+    /* Its classroom's delay reporter leaves: the next receiver with feedback takes over. */
+    if (p->sched_room != CR_SCHED_NONE && s->fb[p->sched_room].twcc_reporter == (uintptr_t)p)
+        s->fb[p->sched_room].twcc_reporter = 0;
     s->dirty = 1;
 }
 
@@ -319,6 +323,41 @@ void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *s
         fb->rtt_us = ss->rtt_us;
 }
 
+/*
+ * Transport-wide feedback of one subscriber into its classroom's estimator. Arrivals are in the
+ * relay's clock already (cr_twcc.c), so every receiver's packets count in the link's rates and loss;
+ * the delay gradient takes one receiver's only, the delay reporter's: the first with feedback, until
+ * it leaves or its feedback stops for CR_TWCC_REPORTER_US. When the estimate falls noticeably, or
+ * the detector turns to overuse, the allocator runs at the end of this loop turn rather than at the
+ * next tick, and the pacer's classroom bucket follows at once.
+ */
+void cr__sched_on_twcc(struct cr_worker *w, cr_peer_t *sub, cr_est_pkt_t *pkts, size_t n)
+{
+    cr__wsched_t *s = &w->sch;
+    if (!s->ready || sub->sched_room == CR_SCHED_NONE || n == 0)
+        return;
+    uint64_t now = w->now_us;
+    cr__room_fb_t *fb = &s->fb[sub->sched_room];
+    cr_est_t *e = &cr_topo_room(&s->topo, sub->sched_room)->est;
+    uintptr_t me = (uintptr_t)sub;
+    if (fb->twcc_reporter != me && (fb->twcc_reporter == 0 || now - fb->twcc_reporter_us > CR_TWCC_REPORTER_US))
+        fb->twcc_reporter = me;
+    uint8_t rate_only = fb->twcc_reporter != me;
+    if (!rate_only)
+        fb->twcc_reporter_us = now;
+    for (size_t i = 0; i < n; i++)
+        pkts[i].rate_only = rate_only;
+    if (fb->rtt_us != 0)
+        e->rtt_us = fb->rtt_us; /* (from receiver reports: feedback carries no round trip) */
+    uint64_t before = cr_est_value(e, now);
+    enum cr_est_usage usage = e->usage;
+    cr_est_on_packets(e, pkts, n, now);
+    fb->twcc_us = now;
+    uint64_t after = cr_est_value(e, now);
+    if (after * 100 < before * 95 || (e->usage == CR_EST_OVERUSE && usage != CR_EST_OVERUSE))
+        s->dirty = 1;
+}
+
 /* Closes the classroom's current interval and reports the loss of the packets sent between
  * REPORT_LAG_US + RTT + REPORT_WINDOW_US and REPORT_LAG_US + RTT ago (and after its last back-off) to its
  * estimator, once at least REPORT_MIN_PACKETS were sent then. */
@@ -353,6 +392,12 @@ static void room_report(cr__wsched_t *s, uint32_t r, uint64_t now)
         uint64_t span = end->t_us - start->t_us, n = end->pkts - start->pkts;
         if (n >= REPORT_MIN_PACKETS && (span >= REPORT_WINDOW_US || (span >= REPORT_WINDOW_US / 3 && lost * 5 > n)))
             break; /* (heavy loss, over 20 %, is clear from a third of the window: a capacity drop) */
+    }
+    if (fb->twcc_us != 0 && now - fb->twcc_us < CR_TWCC_FRESH_US) {
+        /* Transport-wide feedback is this link's loss input now (cr_est_on_report's comment): when
+         * it stops, reports judge only what is sent from then on. */
+        fb->after_us = now;
+        return;
     }
     if (end == NULL || end->pkts - start->pkts < REPORT_MIN_PACKETS)
         return;

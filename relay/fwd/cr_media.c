@@ -71,17 +71,21 @@ static cr_sub_stream_t *sub_stream_of_kind(cr_peer_t *p, enum cr_sdp_kind kind)
     return NULL;
 }
 
-/* Writes one RTP packet to a subscriber: a fresh 12-byte header in the subscriber's numbering (the
- * publisher's header extensions carry the publisher's negotiated ids, so they are not forwarded),
- * the payload copied once, then protected where the pacer says: the send batch, or a pool slot that
- * waits in the pacer's band (cr_pace.c). recv_us: when it arrived (0 for a retransmission). */
+/* Writes one RTP packet to a subscriber: a fresh header in the subscriber's numbering (the
+ * publisher's header extensions carry the publisher's negotiated ids, so they are not forwarded;
+ * the only extension written is the relay's own transport-wide sequence number, when the subscriber
+ * negotiated transport-cc), the payload copied once, then protected where the pacer says: the send
+ * batch, or a pool slot that waits in the pacer's band (cr_pace.c). recv_us: when it arrived (0 for
+ * a retransmission, which is a packet on the wire too and so gets a transport seq of its own). */
 static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, const cr_rtp_hdr_t *h, int band,
                      uint64_t recv_us)
 {
     uint16_t seq;
     uint32_t ts;
     cr__tx_t tx;
-    size_t len = CR_RTP_HDR_MIN + h->payload_len;
+    int twcc = sub->twcc.hist != NULL;
+    size_t hdr = twcc ? CR_RTP_HDR_TSEQ : CR_RTP_HDR_MIN;
+    size_t len = hdr + h->payload_len;
     if (len + CR_SRTP_MAX_TRAILER > CR_PKT_BUF)
         return;
     /* (the size charged on the fast path: SRTP adds at most a 16-byte tag to RTP, either profile) */
@@ -91,12 +95,18 @@ static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, c
     if (out == NULL)
         return; /* the pacer's pool is full: dropped and counted, like a loss on the link */
     cr_rewriter_map(&ss->rw, h->ssrc, h->seq, h->ts, w->now_us, &seq, &ts);
-    cr_rtp_write_header(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc);
-    memcpy(out + CR_RTP_HDR_MIN, h->payload, h->payload_len);
+    if (twcc)
+        cr_rtp_write_header_tseq(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc, sub->twcc.ext_id,
+                                 sub->twcc.next_tseq);
+    else
+        cr_rtp_write_header(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc);
+    memcpy(out + hdr, h->payload, h->payload_len);
     if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0) {
         cr__pace_cancel(w, &tx);
-        return;
+        return; /* (its transport seq was not taken: the numbering has no gap) */
     }
+    if (twcc)
+        cr__twcc_sent(w, sub, ss->ssrc, seq, len);
     ss->packets++;
     ss->octets += (uint32_t)h->payload_len;
     sub->packets_out++;
@@ -362,6 +372,9 @@ static void subscriber_rtcp(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt
         }
     } else if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_NACK) {
         answer_nack(w, p, r);
+    } else if (r->type == CR_RTCP_RTPFB && r->count == CR_RTCP_RTPFB_TWCC) {
+        if (cr__twcc_feedback(w, p, r) != 0)
+            CR_STAT_ADD(w, drop_malformed, 1);
     } else if (r->type == CR_RTCP_PSFB && (r->count == CR_RTCP_PSFB_PLI || r->count == CR_RTCP_PSFB_FIR)) {
         p->kf_requests_in++;
         CR_STAT_ADD(w, kf_requests_in, 1);

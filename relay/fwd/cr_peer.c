@@ -141,6 +141,18 @@ int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
                                         : add_sub_stream(p, am);
         if (err != 0)
             goto Exit;
+        /* One transport, one numbering (BUNDLE): the id of the first m-line that has it. */
+        if (role == CR_PEER_SUBSCRIBER && p->twcc.ext_id == 0)
+            p->twcc.ext_id = cr_sdp_ext_id(am, CR_SDP_EXT_TWCC);
+    }
+    if (p->twcc.ext_id > 14)
+        p->twcc.ext_id = 0; /* only the one-byte form is written (the answer keeps no other) */
+    if (p->twcc.ext_id != 0) {
+        p->twcc.hist = calloc(CR_TWCC_HIST, sizeof(*p->twcc.hist));
+        if (p->twcc.hist == NULL) {
+            err = CR_ENOMEM;
+            goto Exit;
+        }
     }
     err = p->n_pub + p->n_sub > 0 ? 0 : CR_ENEGOTIATE;
     if (err == 0 && cr_random_bytes(&p->rtcp_ssrc, sizeof(p->rtcp_ssrc)) != 0)
@@ -171,6 +183,7 @@ void cr_peer_free(cr_peer_t *p)
         cr_history_dispose(&p->pub[i].hist);
     cr_dtls_free(p->dtls);
     cr_srtp_free(p->srtp);
+    free(p->twcc.hist);
     free(p);
 }
 

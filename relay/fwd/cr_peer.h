@@ -123,6 +123,33 @@ typedef struct cr_sub_stream {
     uint64_t q_until_us;
 } cr_sub_stream_t;
 
+/* Transport-wide congestion control toward a subscriber (relay/fwd/cr_twcc.c). */
+#define CR_TWCC_HIST 4096 /* packets remembered for feedback (a power of two): a few seconds */
+
+/** A packet the relay numbered, until feedback reports it. */
+typedef struct cr_twcc_sent {
+    uint32_t ssrc;     /* its RTP SSRC and sequence number: the pacer's key for when it left */
+    uint32_t write_us; /* when it was written (the low 32 bits of the monotonic clock, us) */
+    uint16_t seq;
+    uint16_t tseq;     /* its transport-wide sequence number (checks the slot is this packet's) */
+    uint16_t size;     /* bytes on the wire; 0 = empty slot */
+    uint8_t reported;  /* feedback reported it (received or lost) */
+} cr_twcc_sent_t;
+
+/** A subscriber's transport-cc state. */
+typedef struct cr_twcc {
+    uint8_t ext_id;        /* the negotiated extension id (1..14), 0 = not negotiated */
+    uint16_t next_tseq;    /* the next transport-wide sequence number */
+    cr_twcc_sent_t *hist;  /* CR_TWCC_HIST slots by tseq, owned; NULL unless negotiated */
+    /* The receiver's clock into the relay's: its one-way delay's minimum over the current and the
+     * previous 5 s block (the offset of the two clocks, plus the path's base delay). */
+    int64_t owd_cur_min, owd_prev_min;
+    uint64_t owd_block_start;
+    uint8_t owd_valid;
+    uint64_t last_fb_us;   /* its last feedback with a packet the relay knew */
+    uint64_t fb_in, reported, lost; /* feedback packets; packets they reported; of those lost */
+} cr_twcc_t;
+
 struct cr_class;
 
 typedef struct cr_peer {
@@ -192,12 +219,15 @@ typedef struct cr_peer {
     uint64_t bps_in, bps_out;               /* over the last second */
     uint64_t remb_bps;                      /* subscriber: its last REMB estimate, 0 = none */
     uint64_t nacks_in, retransmits, kf_requests_in;
+
+    cr_twcc_t twcc; /* subscriber */
 } cr_peer_t;
 
 /**
  * Creates a peer from the remote offer and the relay's negotiated answer (both borrowed). For a
  * publisher, each accepted m-line becomes a cr_pub_stream with a history ring of history_packets; for
- * a subscriber, a cr_sub_stream with the SSRC given in the answer. ufrag/pwd are the relay's ICE
+ * a subscriber, a cr_sub_stream with the SSRC given in the answer, and (when the answer kept
+ * transport-cc) the transport-wide sequence numbering with its send history. ufrag/pwd are the relay's ICE
  * credentials that were put in the answer. Returns 0, CR_ENOMEM or CR_EINVAL.
  */
 int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
@@ -212,7 +242,7 @@ int cr_peer_new(cr_peer_t **out, enum cr_peer_role role, const char *class_id,
  */
 void cr_peer_set_place(cr_peer_t *p, const char *school, const char *classroom, int class_kind, int stage_view);
 
-/** Frees a peer and everything it owns (DTLS, SRTP, history rings). NULL is a no-op. */
+/** Frees a peer and everything it owns (DTLS, SRTP, history rings, transport-cc history). NULL is a no-op. */
 void cr_peer_free(cr_peer_t *p);
 
 /** Returns a short name for a close reason ("requested", "consent", ...). */

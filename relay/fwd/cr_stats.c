@@ -62,6 +62,10 @@ static void fill(const struct cr_worker *w, const cr_peer_t *p, cr_peer_stats_t 
     o->nacks_in = p->nacks_in;
     o->retransmits = p->retransmits;
     o->kf_requests_in = p->kf_requests_in;
+    o->twcc = p->twcc.hist != NULL;
+    o->twcc_feedback = p->twcc.fb_in;
+    o->twcc_reported = p->twcc.reported;
+    o->twcc_lost = p->twcc.lost;
     if (p->role == CR_PEER_SUBSCRIBER) {
         for (unsigned i = 0; i < p->n_sub; i++) {
             const cr_sub_stream_t *ss = &p->sub[i];
@@ -160,6 +164,8 @@ static size_t fill_links(struct cr_worker *w, cr_link_stats_t *out, size_t cap)
             q->sent_bps = link_rate(&s->fb[r], room->link.sent_bytes, w->now_us);
             q->queued = s->pacer.items != NULL ? cr_pacer_queued(&s->pacer, r) : 0;
             q->loss = s->fb[r].loss;
+            q->delay_bps = room->est.delay_bps > 0 ? (uint64_t)room->est.delay_bps : 0;
+            q->twcc = s->fb[r].twcc_us != 0 && w->now_us - s->fb[r].twcc_us < CR_TWCC_FRESH_US;
             q->rtt_us = room->est.rtt_us;
             q->subscriptions = room->n_subs;
             q->kind = room->kind;

@@ -117,6 +117,10 @@ typedef struct cr_peer_stats {
     uint64_t remb_bps;         /* subscriber: its receive estimate (REMB), 0 = none */
     char layer[CR_RID_MAX];    /* subscriber: the simulcast layer it receives ("" = single) */
     uint64_t nacks_in, retransmits, kf_requests_in;
+    /* Subscriber with transport-cc (twcc = 1): feedback packets received, the packets they
+     * reported, and how many of those were lost. */
+    int twcc;
+    uint64_t twcc_feedback, twcc_reported, twcc_lost;
     /* Subscriber: the scheduler's view. */
     char school[CR_SCHED_NAME_MAX + 1];    /* the school link it is placed under ("" = not placed) */
     char classroom[CR_SCHED_NAME_MAX + 1]; /* the classroom link */
@@ -141,6 +145,8 @@ typedef struct cr_link_stats {
     uint64_t capacity_bps; /* this worker's capacity (a school's is its 1/n_workers share) */
     double target;
     uint64_t estimate_bps; /* from feedback (classroom) or the shared-bottleneck detector (school) */
+    uint64_t delay_bps;    /* classroom: its estimator's delay-based estimate (from transport-wide feedback) */
+    int twcc;              /* classroom: transport-wide feedback reached its estimator in the last second */
     uint64_t budget_bps;   /* min(capacity x target, estimate): what allocation and pacing use */
     uint64_t alloc_bps;    /* allocated: audio + chosen layers */
     uint64_t floor_bps;    /* classroom: audio + the floors its link holds */

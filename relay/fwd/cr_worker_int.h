@@ -1,6 +1,7 @@
 /*
  * Internals shared by the media worker's source files (cr_worker.c: loop and commands, cr_ice_lite.c:
- * STUN, cr_media.c: SRTP and forwarding, cr_rtcp_out.c: our own reports). Not for other modules.
+ * STUN, cr_media.c: SRTP and forwarding, cr_rtcp_out.c: our own reports, cr_twcc.c: transport-wide
+ * feedback from subscribers). Not for other modules.
  */
 #ifndef CR_WORKER_INT_H
 #define CR_WORKER_INT_H
@@ -9,6 +10,7 @@
 
 #include "cr_alloc.h"
 #include "cr_pacer.h"
+#include "cr_rtcp.h"
 #include "cr_topo.h"
 #include "cr_worker.h"
 
@@ -31,6 +33,9 @@
  * find a slot (when the pacer is full they push out queued video). */
 #define CR_PACE_POOL (CR_PACE_ITEMS + CR_SEND_BATCH + 64)
 #define CR_PEER_LAYER_AUTO (-2)         /* cr_peer_t.sched_layer: no allocation yet */
+#define CR_TWCC_FB_MAX 1024             /* packets of one transport-wide feedback fed to the estimator */
+#define CR_TWCC_FRESH_US 1000000u       /* a classroom with feedback this recent has no loss reports */
+#define CR_TWCC_REPORTER_US 500000u     /* its delay reporter hands over after this long without feedback */
 
 /* A packet waiting in the pacer: its bytes, already protected for its subscriber, and its address. */
 typedef struct cr__pace_slot {
@@ -68,6 +73,12 @@ typedef struct cr__room_fb {
     cr__fb_snap_t ring[CR_FB_RING];
     unsigned ring_n, ring_pos; /* ring_pos: where the next interval goes */
     uint64_t rate_bytes0, rate_us0, sent_bps; /* the actual rate over ~1 s, for visibility */
+    /* Transport-wide feedback (cr_twcc.c). While it comes, it is the estimator's loss input and the
+     * loss reports above are not (both would count each loss). Each receiver's clock is its own, so
+     * one of them, the delay reporter, feeds the delay gradient; the others feed rates and loss. */
+    uint64_t twcc_us;           /* when feedback last reached the estimator, 0 = never */
+    uintptr_t twcc_reporter;    /* the delay reporter (a cr_peer_t's address, only compared), 0 = none */
+    uint64_t twcc_reporter_us;  /* its last feedback */
 } cr__room_fb_t;
 
 /* The worker's bandwidth scheduler (cr_fwd_sched.c) and pacer (cr_pace.c). */
@@ -164,6 +175,8 @@ struct cr_worker {
      * timestamp): the start of the relay-added latency, so waiting in the socket counts too. */
     uint64_t rx_us;
     uint64_t last_housekeeping_us;
+
+    cr_est_pkt_t twcc_pkts[CR_TWCC_FB_MAX]; /* one transport-wide feedback, being read (cr_twcc.c) */
 };
 
 /* The worker is the only writer of its counters: a relaxed load and store is enough (and, unlike
@@ -236,6 +249,9 @@ void cr__sched_turn(struct cr_worker *w);
 void cr__sched_on_nack(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint16_t seq, uint64_t sent_us);
 void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, uint8_t fraction_lost,
                          uint32_t ext_high_seq);
+/* Transport-wide feedback from a subscriber (pkts: n packets in send order, arrivals in the relay's
+ * clock; borrowed, and their rate_only flags are set here) into its classroom's estimator. */
+void cr__sched_on_twcc(struct cr_worker *w, cr_peer_t *sub, cr_est_pkt_t *pkts, size_t n);
 /* Publisher layer i of pub in the scheduler's order (lowest bitrate first) -> its pub[] index. */
 int cr__sched_layer_to_pub(const cr_peer_t *pub, int sched_layer);
 
@@ -271,6 +287,14 @@ int cr__pace_is_waiting(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
 uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq);
 /* Adds a pool slot's datagram to the send batch. */
 void cr__worker_send_pooled(struct cr_worker *w, uint32_t slot);
+
+/* cr_twcc.c: transport-wide congestion control toward subscribers */
+/* Remembers the packet just written for p with its transport seq p->twcc.next_tseq (then advanced):
+ * RTP ssrc/seq as sent, len bytes on the wire. No-op unless p negotiated transport-cc. */
+void cr__twcc_sent(struct cr_worker *w, cr_peer_t *p, uint32_t ssrc, uint16_t seq, size_t len);
+/* A transport-cc feedback packet from subscriber p: counted, and fed to its classroom's estimator.
+ * Returns 0, or the parser's error for a malformed packet (nothing of it is used). */
+int cr__twcc_feedback(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt_t *r);
 
 /* cr_rtcp_out.c */
 void cr__rtcp_tick(struct cr_worker *w, cr_peer_t *p);

@@ -191,6 +191,25 @@ int cr_rtp_write_header(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16
     return CR_RTP_HDR_MIN;
 }
 
+int cr_rtp_write_header_tseq(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16_t seq, uint32_t ts,
+                             uint32_t ssrc, uint8_t ext_id, uint16_t tseq)
+{
+    if (ext_id < 1 || ext_id > 14)
+        return CR_EINVAL; /* 0 is padding and 15 reserved in the one-byte form (RFC 8285 4.2) */
+    if (cap < CR_RTP_HDR_TSEQ)
+        return CR_ETOOBIG;
+    cr_rtp_write_header(buf, cap, pt, marker, seq, ts, ssrc);
+    buf[0] |= 0x10; /* X */
+    uint8_t *x = buf + CR_RTP_HDR_MIN;
+    x[0] = 0xBE; /* the one-byte profile, 0xBEDE */
+    x[1] = 0xDE;
+    cr__wr16(x + 2, 1); /* the block's length in 32-bit words */
+    x[4] = (uint8_t)(ext_id << 4 | 1); /* L = length - 1: two bytes */
+    cr__wr16(x + 5, tseq);
+    x[7] = 0; /* padding */
+    return CR_RTP_HDR_TSEQ;
+}
+
 /* H.264 NAL unit types (RFC 6184 section 5.4, ITU-T H.264 table 7-1). */
 enum { H264_NAL_IDR = 5, H264_NAL_SPS = 7, H264_STAP_A = 24, H264_FU_A = 28 };
 

@@ -65,6 +65,19 @@ void cr_rtp_set_pt(uint8_t *pkt, uint8_t pt);
 int cr_rtp_write_header(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16_t seq, uint32_t ts,
                         uint32_t ssrc);
 
+/** Bytes cr_rtp_write_header_tseq writes: the 12-byte header and an 8-byte extension block. */
+#define CR_RTP_HDR_TSEQ 20
+
+/**
+ * Writes a 12-byte RTP header with the X bit set, followed by an RFC 8285 section 4.2 one-byte
+ * extension block holding one element: the transport-wide sequence number tseq
+ * (draft-holmer-rmcat-transport-wide-cc-extensions-01 section 2) under ext_id (1..14), padded to a
+ * 32-bit word: BE DE 00 01 | (ext_id << 4 | 1) tseq_hi tseq_lo 00. Returns CR_RTP_HDR_TSEQ,
+ * CR_ETOOBIG if cap is smaller, or CR_EINVAL for an ext_id outside 1..14.
+ */
+int cr_rtp_write_header_tseq(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16_t seq, uint32_t ts,
+                             uint32_t ssrc, uint8_t ext_id, uint16_t tseq);
+
 /**
  * Returns 1 if the H.264 RTP payload (RFC 6184, packetization mode 0 or 1) starts or contains a
  * keyframe: an IDR slice (NAL 5) or SPS (NAL 7) as a single NAL, inside a STAP-A, or as the first

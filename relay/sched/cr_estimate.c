@@ -583,15 +583,18 @@ void cr_est_on_packets(cr_est_t *e, const cr_est_pkt_t *pkts, size_t n, uint64_t
         e->packets_in++;
         e->loss_sent++;
         sent_add(e, pk->send_us, pk->size);
-        probe_seen_last = e->probe_id != 0 && pk->probe_id == e->probe_id;
-        if (probe_seen_last)
-            probe_add(e, pk);
+        if (!pk->rate_only) {
+            probe_seen_last = e->probe_id != 0 && pk->probe_id == e->probe_id;
+            if (probe_seen_last)
+                probe_add(e, pk);
+        }
         if (pk->lost) {
             e->loss_lost++;
             continue;
         }
         ack_add(e, pk->arrival_us, pk->size);
-        group_add(e, pk, now_us);
+        if (!pk->rate_only)
+            group_add(e, pk, now_us);
     }
     ack_compute(e);
     if (e->loss_sent >= LOSS_MIN_PACKETS && now_us >= e->loss_period_start_us + LOSS_PERIOD_US) {

@@ -61,6 +61,11 @@ typedef struct cr_est_pkt {
     uint32_t size;       /** bytes on the wire */
     uint16_t probe_id;   /** the probe cluster it belonged to, 0 for none */
     uint8_t lost;        /** 1 if the feedback reports it missing */
+    uint8_t rate_only;   /** 1: counts in the sent and acknowledged rates and the loss only, not
+                             in the delay gradient, standing queue or probes. For a link shared by
+                             several receivers: their clocks differ, and the gradient must see
+                             one receiver's arrivals (the others' arrival_us must then be in a
+                             common clock for the acknowledged rate, e.g. the relay's) */
 } cr_est_pkt_t;
 
 /** Estimator state for one link. Embedded (no pointers to free); cr_est_init sets every field. */

@@ -301,6 +301,8 @@ static size_t merge_links(cr_relay_t *r, cr_link_stats_t *out, size_t cap, cr_li
                 m->budget_bps += l->budget_bps;
             } else if (l->subscriptions > m->subscriptions) {
                 m->estimate_bps = l->estimate_bps;
+                m->delay_bps = l->delay_bps;
+                m->twcc = l->twcc;
                 m->budget_bps = l->budget_bps;
                 m->floor_bps = l->floor_bps;
                 m->loss = l->loss;
@@ -344,6 +346,8 @@ static json_t *link_json(const cr_link_stats_t *l)
         json_object_set_new(j, "floor_bps", json_integer((json_int_t)l->floor_bps));
         json_object_set_new(j, "queued", json_integer(l->queued));
         json_object_set_new(j, "loss", json_real(l->loss));
+        json_object_set_new(j, "twcc", json_boolean(l->twcc)); /* transport-wide feedback in the last second */
+        json_object_set_new(j, "delay_bps", json_integer((json_int_t)l->delay_bps));
         json_object_set_new(j, "rtt_ms", json_real(l->rtt_us / 1000.0));
         json_object_set_new(j, "kind", json_string(cr_sched_kind_name(l->kind)));
         json_object_set_new(j, "limit", json_string(l->limit));
@@ -375,11 +379,15 @@ static json_t *subscribers_json(cr_relay_t *r, json_t *pubs)
                                                   "layers_bps", layers_json(st)));
         if (ss[i].peer_role != CR_PEER_SUBSCRIBER || !ss[i].have_stats || st->classroom[0] == '\0')
             continue;
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I}", "resource", st->resource_id,
-                                           "class", st->class_id, "school", st->school, "classroom", st->classroom,
-                                           "layer", st->layer, "target_layer", st->target_layer, "video_off",
-                                           st->video_off, "alloc_bps", (json_int_t)st->alloc_bps, "why", st->why,
-                                           "bps_out", (json_int_t)st->bps_out));
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I}", "resource", st->resource_id, "class",
+                              st->class_id, "school", st->school, "classroom", st->classroom, "layer", st->layer,
+                              "target_layer", st->target_layer, "video_off", st->video_off, "alloc_bps",
+                              (json_int_t)st->alloc_bps, "why", st->why, "bps_out", (json_int_t)st->bps_out);
+        if (st->twcc) /* transport-cc negotiated: its feedback, which the classroom's estimator reads */
+            json_object_set_new(j, "twcc", json_pack("{s:I,s:I,s:I}", "feedback", (json_int_t)st->twcc_feedback,
+                                                     "reported", (json_int_t)st->twcc_reported, "lost",
+                                                     (json_int_t)st->twcc_lost));
+        json_array_append_new(a, j);
     }
     free(ss);
     return a;

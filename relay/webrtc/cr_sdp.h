@@ -155,8 +155,11 @@ typedef struct cr_sdp_answer_params {
  * H264 with packetization-mode=1 (preferring profile-level-id 42e01f, then any constrained baseline
  * or baseline, then any) and then VP8. The chosen codec is answer->media[i].codecs[0] (n_codecs = 1;
  * no rtx), with rtcp-fb limited to nack, nack pli, ccm fir and goog-remb as offered. Header extensions
- * kept: mid, rtp-stream-id, repaired-rtp-stream-id, abs-send-time, with the offer's ids (not
- * transport-cc: the relay sends no transport-wide feedback yet).
+ * kept: mid, rtp-stream-id, repaired-rtp-stream-id, abs-send-time, with the offer's ids. Subscriber
+ * role only: also transport-cc (CR_SDP_EXT_TWCC, when its id is 1..14, the one-byte form the relay
+ * writes) and with it the transport-cc rtcp-fb (CR_SDP_FB_TWCC) as offered: the relay numbers what
+ * it sends and reads the subscriber's feedback. Publishers' answers leave both out: the relay sends
+ * them no transport-wide feedback.
  * The answer is ICE-lite, setup:passive, rtcp-mux, one BUNDLE group of the accepted mids; direction is
  * recvonly (publisher) or sendonly (subscriber) as the offer allows. An m-line that cannot be accepted
  * (application, no common codec, wrong direction, no mid, a=setup:passive in the offer) gets port 0;

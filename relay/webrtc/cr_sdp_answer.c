@@ -2,7 +2,7 @@
  * Answer negotiation (RFC 8829 section 5.3, RFC 3264 section 6) for the relay's two roles: it
  * receives from WHIP publishers and sends to WHEP subscribers. The relay is an ICE-lite, DTLS
  * passive endpoint that bundles everything onto one transport, forwards one codec per m-line
- * unchanged (so no transcoding and no rtx), and keeps only header extensions it reads or rewrites.
+ * unchanged (so no transcoding and no rtx), and keeps only header extensions it reads or writes.
  */
 #include "cr_sdp.h"
 
@@ -16,8 +16,7 @@
 /* Feedback the relay answers or forwards: it retransmits (nack), and relays key frame requests. */
 #define ANSWER_FB (CR_SDP_FB_NACK | CR_SDP_FB_PLI | CR_SDP_FB_FIR | CR_SDP_FB_REMB)
 
-/* transport-cc is left out until the relay sends transport-wide feedback: a browser that has it
- * negotiated but hears no feedback would lower its send rate. */
+/* Header extensions the relay reads or rewrites, for both roles (transport-cc: see keep_twcc). */
 static const char *const kept_exts[] = {
     CR_SDP_EXT_MID, CR_SDP_EXT_RID, CR_SDP_EXT_RRID, CR_SDP_EXT_ABS_SEND_TIME,
 };
@@ -149,12 +148,34 @@ static void reject_media(const cr_sdp_media_t *om, cr_sdp_media_t *am)
     }
 }
 
-static void keep_exts(const cr_sdp_media_t *om, cr_sdp_media_t *am)
+/*
+ * transport-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01) works one way: the sender numbers
+ * its packets in a header extension and the receiver returns feedback. Toward a subscriber the relay
+ * is the sender: it numbers what it sends and estimates the classroom link from the feedback
+ * (relay/fwd/cr_twcc.c). Toward a publisher it would be the receiver, and it sends no transport-wide
+ * feedback, so the publisher's answer leaves it out: a browser that has it negotiated but hears no
+ * feedback lowers its send rate. The relay writes only the one-byte header form (RFC 8285 section
+ * 4.2), so an id outside 1..14 is not taken either.
+ */
+static int keep_twcc(const cr_sdp_ext_t *e, enum cr_sdp_role role)
 {
-    for (unsigned i = 0; i < om->n_exts && am->n_exts < CR_SDP_MAX_EXTS; i++)
-        for (size_t k = 0; k < sizeof(kept_exts) / sizeof(kept_exts[0]); k++)
-            if (strcmp(om->exts[i].uri, kept_exts[k]) == 0)
-                am->exts[am->n_exts++] = om->exts[i];
+    return role == CR_SDP_ROLE_SUBSCRIBER && e->id >= 1 && e->id <= 14 && strcmp(e->uri, CR_SDP_EXT_TWCC) == 0;
+}
+
+/* The offer's extensions the relay uses, in offer order with the offer's ids. Returns 1 when
+ * transport-cc was kept. */
+static int keep_exts(const cr_sdp_media_t *om, cr_sdp_media_t *am, enum cr_sdp_role role)
+{
+    int twcc = 0;
+    for (unsigned i = 0; i < om->n_exts && am->n_exts < CR_SDP_MAX_EXTS; i++) {
+        int keep = keep_twcc(&om->exts[i], role);
+        twcc |= keep;
+        for (size_t k = 0; k < sizeof(kept_exts) / sizeof(kept_exts[0]) && !keep; k++)
+            keep = strcmp(om->exts[i].uri, kept_exts[k]) == 0;
+        if (keep)
+            am->exts[am->n_exts++] = om->exts[i];
+    }
+    return twcc;
 }
 
 /* RFC 8853 section 5.3: the answerer receives the rids the offerer sends, in the same order. */
@@ -197,9 +218,9 @@ static int accept_media(const cr_sdp_t *offer, unsigned i, int codec,
     am->rtcp_mux = 1;
     am->rtcp_rsize = om->rtcp_rsize;
     am->codecs[0] = om->codecs[codec];
-    am->codecs[0].fb &= ANSWER_FB;
     am->n_codecs = 1;
-    keep_exts(om, am);
+    int twcc = keep_exts(om, am, p->role);
+    am->codecs[0].fb &= ANSWER_FB | (twcc ? CR_SDP_FB_TWCC : 0); /* (feedback only with the numbers) */
     am->setup = CR_SDP_SETUP_PASSIVE;
     int err = put_param(am->ice_ufrag, sizeof(am->ice_ufrag), p->ice_ufrag, false);
     if (err == 0)

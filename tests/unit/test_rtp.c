@@ -250,6 +250,42 @@ static void test_setters(void **state)
     assert_int_equal(h.ssrc, 9);
 }
 
+/* The transport-cc header parses back: X set, the element under its id, the payload after it. */
+static void test_write_header_tseq(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    cr_rtp_hdr_t h;
+    const uint8_t *val;
+    size_t vlen;
+    assert_int_equal(cr_rtp_write_header_tseq(buf, 19, 96, 0, 1, 2, 3, 5, 9), CR_ETOOBIG);
+    assert_int_equal(cr_rtp_write_header_tseq(buf, sizeof(buf), 96, 0, 1, 2, 3, 0, 9), CR_EINVAL);
+    assert_int_equal(cr_rtp_write_header_tseq(buf, sizeof(buf), 96, 0, 1, 2, 3, 15, 9), CR_EINVAL);
+    assert_int_equal(cr_rtp_write_header_tseq(buf, sizeof(buf), 111, 1, 0xfffe, 77, 0xabcdef01u, 5, 0xbeef),
+                     CR_RTP_HDR_TSEQ);
+    static const uint8_t ext[8] = {0xBE, 0xDE, 0x00, 0x01, 0x51, 0xBE, 0xEF, 0x00};
+    assert_memory_equal(buf + 12, ext, sizeof(ext));
+    memset(buf + CR_RTP_HDR_TSEQ, 0xAA, 4);
+    assert_int_equal(cr_rtp_parse(buf, CR_RTP_HDR_TSEQ + 4, &h), 0);
+    assert_int_equal(h.extension, 1);
+    assert_int_equal(h.marker, 1);
+    assert_int_equal(h.payload_type, 111);
+    assert_int_equal(h.seq, 0xfffe);
+    assert_int_equal(h.ts, 77);
+    assert_int_equal(h.ssrc, 0xabcdef01u);
+    assert_int_equal(h.payload_len, 4);
+    assert_ptr_equal(h.payload, buf + CR_RTP_HDR_TSEQ);
+    assert_int_equal(cr_rtp_ext_find(&h, 5, &val, &vlen), 0);
+    assert_int_equal(vlen, 2);
+    assert_int_equal(val[0] << 8 | val[1], 0xbeef);
+    assert_int_equal(cr_rtp_ext_find(&h, 4, &val, &vlen), CR_ENOTFOUND);
+    /* The largest id */
+    assert_int_equal(cr_rtp_write_header_tseq(buf, sizeof(buf), 96, 0, 1, 2, 3, 14, 0), CR_RTP_HDR_TSEQ);
+    assert_int_equal(cr_rtp_parse(buf, CR_RTP_HDR_TSEQ, &h), 0);
+    assert_int_equal(cr_rtp_ext_find(&h, 14, &val, &vlen), 0);
+    assert_int_equal(vlen, 2);
+}
+
 static void test_seq_diff(void **state)
 {
     (void)state;
@@ -325,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_is_rtcp),
         cmocka_unit_test(test_setters),
+        cmocka_unit_test(test_write_header_tseq),
         cmocka_unit_test(test_seq_diff),
         cmocka_unit_test(test_h264_keyframe),
         cmocka_unit_test(test_vp8_keyframe),

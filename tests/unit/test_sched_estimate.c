@@ -66,6 +66,9 @@ static void test_remb(void **state)
 typedef struct link {
     double rate_bps, free_us;
     uint64_t now;
+    uint8_t rate_only; /* feed the packets as rate_only */
+    unsigned lose_every; /* report every n-th packet lost, 0 = none */
+    unsigned count;
 } link_t;
 
 static uint64_t drive(cr_est_t *e, link_t *l, double send_bps, uint64_t dur_us, uint16_t probe_id)
@@ -78,8 +81,11 @@ static uint64_t drive(cr_est_t *e, link_t *l, double send_bps, uint64_t dur_us, 
     for (double t = (double)l->now; t < (double)end; t += gap) {
         double start = t > l->free_us ? t : l->free_us;
         l->free_us = start + size * 8e6 / l->rate_bps;
-        pk[n++] = (cr_est_pkt_t){.send_us = (uint64_t)t, .arrival_us = (uint64_t)l->free_us + 10 * MS,
-                                 .size = size, .probe_id = probe_id};
+        pk[n] = (cr_est_pkt_t){.send_us = (uint64_t)t, .arrival_us = (uint64_t)l->free_us + 10 * MS,
+                               .size = size, .probe_id = probe_id, .rate_only = l->rate_only};
+        if (l->lose_every != 0 && ++l->count % l->lose_every == 0)
+            pk[n].lost = 1;
+        n++;
         if ((uint64_t)t >= next_fb || n == 1024) {
             cr_est_on_packets(e, pk, n, (uint64_t)t + 20 * MS);
             n = 0;
@@ -131,6 +137,49 @@ static void test_standing_queue(void **state)
     drive(&e, &l, 10.2e6, 1000 * MS, 0);
     assert_true(cr_est_degraded(&e, l.now));
     assert_true(cr_est_value(&e, l.now) < 10000000);
+}
+
+/* rate_only packets (another receiver's, in the relay's clock) count in the sent and acknowledged
+ * rates and in the loss, but never reach the delay gradient or the standing queue: a queue that
+ * would be overuse from the delay reporter leaves the delay-based estimate alone. */
+static void test_rate_only(void **state)
+{
+    (void)state;
+    cr_est_t e;
+    cr_est_params_t p;
+    cr_est_params_default(&p);
+    p.start_bps = 8000000;
+    cr_est_init(&e, &p, 100000000, 0);
+    link_t l = {.rate_bps = 10e6, .rate_only = 1};
+    drive(&e, &l, 6e6, 1000 * MS, 0);
+    assert_true(e.sent_bps > 5e6 && e.sent_bps < 7e6);
+    assert_true(e.acked_bps > 5e6 && e.acked_bps < 7e6);
+    /* 30 % over the link: the queue grows without bound, yet no delay sample was taken */
+    drive(&e, &l, 13e6, 1000 * MS, 0);
+    assert_int_equal(e.num_deltas, 0);
+    assert_int_equal(e.trend_n, 0);
+    assert_int_equal(e.grp_open, 0);
+    assert_int_equal(e.owd_valid, 0);
+    assert_int_equal(e.queue_us, 0);
+    assert_int_equal(e.usage, CR_EST_NORMAL);
+    assert_true(e.acked_bps > 9e6 && e.acked_bps < 11e6); /* what the link delivered */
+    assert_true(e.sent_bps > 12e6);
+    assert_true(cr_est_value(&e, l.now) >= 8000000);
+    /* Their losses count: 20 % loss lowers the loss-based estimate. */
+    l.lose_every = 5;
+    l.rate_bps = 100e6;
+    drive(&e, &l, 6e6, 1000 * MS, 0);
+    assert_true(cr_est_degraded(&e, l.now));
+    assert_true(cr_est_value(&e, l.now) < 8000000);
+    assert_int_equal(e.num_deltas, 0);
+
+    /* The same overload fed normally is overuse: the flag is what kept it out. */
+    cr_est_init(&e, &p, 100000000, 0);
+    link_t d = {.rate_bps = 10e6};
+    drive(&e, &d, 6e6, 1000 * MS, 0);
+    drive(&e, &d, 13e6, 1000 * MS, 0);
+    assert_true(e.num_deltas > 0);
+    assert_true(cr_est_degraded(&e, d.now));
 }
 
 static void test_probes(void **state)
@@ -267,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_remb),
         cmocka_unit_test(test_delay_based),
         cmocka_unit_test(test_standing_queue),
+        cmocka_unit_test(test_rate_only),
         cmocka_unit_test(test_probes),
         cmocka_unit_test(test_shared_bottleneck),
         cmocka_unit_test(test_report),

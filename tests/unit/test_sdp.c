@@ -431,6 +431,43 @@ static void test_answer_chrome_subscriber(void **state)
     assert_has_line(f->text, "a=candidate:1 1 udp 2130706431 203.0.113.10 40000 typ host");
 }
 
+/* Toward a subscriber the relay is the transport-cc sender: the answer keeps the extension with the
+ * offer's id and the rtcp-fb; a publisher's answer to the same kind of offer keeps neither. */
+static void test_answer_twcc_subscriber_only(void **state)
+{
+    fixture_t *f = *state;
+    negotiate_and_write(f, chrome_whep_sdp, CR_SDP_ROLE_SUBSCRIBER);
+    const cr_sdp_media_t *v = &f->answer.media[0];
+    assert_int_equal(cr_sdp_ext_id(v, CR_SDP_EXT_TWCC), 3);
+    assert_true(v->codecs[0].fb & CR_SDP_FB_TWCC);
+    assert_int_equal(cr_sdp_ext_id(&f->reparsed.media[0], CR_SDP_EXT_TWCC), 3);
+    assert_has_line(f->text, "a=extmap:3 " CR_SDP_EXT_TWCC);
+    assert_has_line(f->text, "a=rtcp-fb:106 transport-cc");
+
+    negotiate_and_write(f, chrome_whip_sdp, CR_SDP_ROLE_PUBLISHER);
+    for (unsigned i = 0; i < f->answer.n_media; i++) {
+        assert_int_equal(cr_sdp_ext_id(&f->answer.media[i], CR_SDP_EXT_TWCC), 0);
+        assert_int_equal(f->answer.media[i].codecs[0].fb & CR_SDP_FB_TWCC, 0);
+    }
+    assert_null(strstr(f->text, "transport-cc"));
+    assert_null(strstr(f->text, "transport-wide-cc"));
+}
+
+/* An id the one-byte header form cannot carry (15 and up, RFC 8285 section 4.2) is not taken. */
+static void test_answer_twcc_two_byte_id(void **state)
+{
+    fixture_t *f = *state;
+    cr_sdp_answer_params_t p = params(CR_SDP_ROLE_SUBSCRIBER);
+    assert_int_equal(parse_str(chrome_whep_sdp, &f->offer), 0);
+    for (unsigned i = 0; i < f->offer.n_media; i++)
+        for (unsigned k = 0; k < f->offer.media[i].n_exts; k++)
+            if (strcmp(f->offer.media[i].exts[k].uri, CR_SDP_EXT_TWCC) == 0)
+                f->offer.media[i].exts[k].id = 16;
+    assert_int_equal(cr_sdp_negotiate(&f->offer, &p, &f->answer), 0);
+    assert_int_equal(cr_sdp_ext_id(&f->answer.media[0], CR_SDP_EXT_TWCC), 0);
+    assert_int_equal(f->answer.media[0].codecs[0].fb & CR_SDP_FB_TWCC, 0);
+}
+
 static void test_answer_gst_subscriber(void **state)
 {
     fixture_t *f = *state;
@@ -718,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_answer_gst_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_firefox_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_chrome_subscriber, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_twcc_subscriber_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_twcc_two_byte_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_gst_subscriber, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_wrong_direction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_preference, setup, teardown),
