@@ -101,12 +101,19 @@ static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, c
     else
         cr_rtp_write_header(out, CR_PKT_BUF, ss->pt, h->marker, seq, ts, ss->ssrc);
     memcpy(out + hdr, h->payload, h->payload_len);
-    if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0) {
-        cr__pace_cancel(w, &tx);
-        return; /* (its transport seq was not taken: the numbering has no gap) */
+    if (tx.slot != CR_SCHED_NONE) {
+        /* It waits in the pacer, and packets of higher bands may leave before it: it is protected,
+         * and numbered, when it leaves (cr_pace.c), so transport seqs go out in order and a receiver
+         * does not report a waiting packet as lost. */
+        w->sch.pool[tx.slot].srtp_pending = 1;
+    } else {
+        if (cr_srtp_protect(sub->srtp, out, &len, CR_PKT_BUF) != 0) {
+            cr__pace_cancel(w, &tx);
+            return; /* (its transport seq was not taken: the numbering has no gap) */
+        }
+        if (twcc)
+            cr__twcc_sent(w, sub, ss->ssrc, seq, len);
     }
-    if (twcc)
-        cr__twcc_sent(w, sub, ss->ssrc, seq, len);
     ss->packets++;
     ss->octets += (uint32_t)h->payload_len;
     sub->packets_out++;

@@ -21,6 +21,7 @@
 
 #include "cr_be.h"
 #include "cr_err.h"
+#include "cr_rtp.h"
 #include "cr_worker_int.h"
 
 #define PACE_OUT 64          /* items per cr_pacer_dequeue call */
@@ -193,6 +194,7 @@ uint8_t *cr__pace_begin(struct cr_worker *w, const cr_peer_t *to, int band, size
         return NULL;
     }
     s->pool_free = s->pool[i].next;
+    s->pool[i].srtp_pending = 0;
     tx->slot = i;
     tx->buf = s->pool[i].buf;
     return tx->buf;
@@ -232,7 +234,9 @@ int cr__pace_commit(struct cr_worker *w, const cr_peer_t *to, cr__tx_t *tx, size
     ps->addr_len = to->addr_len;
     memcpy(&ps->addr, &to->addr, to->addr_len);
     cr_pacer_out_t ev;
-    int r = cr_pacer_enqueue(&s->pacer, tx->room, (enum cr_band)tx->band, tx->slot, (uint32_t)len, w->now_us, &ev);
+    /* (a packet protected on release is charged its SRTP tag now: at most 16 bytes, either profile) */
+    uint32_t charge = (uint32_t)len + (ps->srtp_pending ? 16u : 0u);
+    int r = cr_pacer_enqueue(&s->pacer, tx->room, (enum cr_band)tx->band, tx->slot, charge, w->now_us, &ev);
     if (r >= 0) {
         uint32_t h;
         uint64_t k = slot_key(ps, &h);
@@ -259,6 +263,34 @@ void cr__pace_stream_queued(const struct cr_worker *w, cr_sub_stream_t *ss, int 
     if (ss->q_until_us <= w->now_us || band > ss->q_band)
         ss->q_band = (uint8_t)band;
     ss->q_until_us = w->now_us + w->sch.pacer.p.max_wait_us;
+}
+
+/* Protects an RTP packet the pacer releases (written in the clear by send_rtp): its subscriber is
+ * found by address and must still own the packet's SSRC (it may have left while the packet waited);
+ * a transport-cc subscriber's packet gets its transport seq now, so the numbers leave in order. */
+static int protect_on_release(struct cr_worker *w, cr__pace_slot_t *ps)
+{
+    cr_peer_t *p = cr__worker_find_addr(w, &ps->addr);
+    if (p == NULL || p->state != CR_PEER_CONNECTED || p->srtp == NULL || ps->len < CR_RTP_HDR_MIN)
+        return CR_EINVAL;
+    uint32_t ssrc = cr__rd32(ps->buf + 8);
+    uint16_t seq = cr__rd16(ps->buf + 2);
+    int owned = 0;
+    for (unsigned i = 0; i < p->n_sub; i++)
+        owned |= p->sub[i].ssrc == ssrc;
+    if (!owned)
+        return CR_EINVAL;
+    int twcc = p->twcc.hist != NULL && (ps->buf[0] & 0x10) != 0 && ps->len >= CR_RTP_HDR_TSEQ;
+    if (twcc)
+        cr_rtp_set_tseq(ps->buf, p->twcc.next_tseq);
+    size_t len = ps->len;
+    if (cr_srtp_protect(p->srtp, ps->buf, &len, CR_PKT_BUF) != 0)
+        return CR_EIO;
+    ps->len = (uint32_t)len;
+    ps->srtp_pending = 0;
+    if (twcc)
+        cr__twcc_sent(w, p, ssrc, seq, len);
+    return 0;
 }
 
 /* Arms the timer for the pacer's next deadline, unless it already is (or nothing waits). */
@@ -289,6 +321,10 @@ void cr__pace_run(struct cr_worker *w)
                 drop_slot(w, out[i].handle);
             } else {
                 unwait(s, out[i].handle);
+                if (s->pool[out[i].handle].srtp_pending && protect_on_release(w, &s->pool[out[i].handle]) != 0) {
+                    cr__pace_release(w, out[i].handle); /* its subscriber is gone */
+                    continue;
+                }
                 note_sent(s, s->pool[out[i].handle].buf, s->pool[out[i].handle].len, w->now_us);
                 cr__worker_send_pooled(w, out[i].handle);
                 CR_STAT_ADD(w, paced, 1);

@@ -42,6 +42,7 @@ typedef struct cr__pace_slot {
     uint32_t next; /* free list */
     uint32_t len;
     uint64_t recv_us; /* when the forwarded packet arrived (relay-added latency); 0 = not media */
+    uint8_t srtp_pending; /* RTP written in the clear: protected (and given its transport seq) on release */
     socklen_t addr_len;
     struct sockaddr_storage addr;
     uint8_t buf[CR_PKT_BUF];

@@ -294,3 +294,9 @@ int cr_rtp_vp8_is_keyframe(const uint8_t *payload, size_t len)
         return 0;
     return f[3] == 0x9d && f[4] == 0x01 && f[5] == 0x2a;
 }
+
+void cr_rtp_set_tseq(uint8_t *pkt, uint16_t tseq)
+{
+    pkt[CR_RTP_HDR_MIN + 5] = (uint8_t)(tseq >> 8);
+    pkt[CR_RTP_HDR_MIN + 6] = (uint8_t)tseq;
+}

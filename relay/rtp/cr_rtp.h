@@ -78,6 +78,9 @@ int cr_rtp_write_header(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16
 int cr_rtp_write_header_tseq(uint8_t *buf, size_t cap, uint8_t pt, int marker, uint16_t seq, uint32_t ts,
                              uint32_t ssrc, uint8_t ext_id, uint16_t tseq);
 
+/** Rewrites the transport-wide sequence number of a header cr_rtp_write_header_tseq wrote. */
+void cr_rtp_set_tseq(uint8_t *pkt, uint16_t tseq);
+
 /**
  * Returns 1 if the H.264 RTP payload (RFC 6184, packetization mode 0 or 1) starts or contains a
  * keyframe: an IDR slice (NAL 5) or SPS (NAL 7) as a single NAL, inside a STAP-A, or as the first
