@@ -92,6 +92,16 @@ static int build(struct cr_worker *w, const cr_conf_t *c)
     cr_est_params_t ep;
     cr_est_params_default(&ep);
     ep.start_bps = 0;
+    /* Faster increases than GCC's (8 %/s, 4 % of the last congestion point a second, 1.5 x what is
+     * delivered, the congestion point kept until passed), which count on padding probes to find
+     * capacity that came back: the relay does not probe (it has no padding to send), its links
+     * have a configured ceiling, and its delay detector stops an overshoot at a queue of ~15 ms.
+     * The price, in tests/unit/test_sched_sim.c's model of a link at capacity, is a larger queue
+     * as the estimate saws around capacity. */
+    ep.mult_inc_per_s = 0.25;
+    ep.near_inc_per_s = 0.08;
+    ep.lce_ttl_us = 3000000;
+    ep.acked_headroom = 2.0;
     cr_topo_limits_t lim;
     cr_topo_limits_default(&lim);
     int err = cr_topo_init(&s->topo, &lim, &ep);

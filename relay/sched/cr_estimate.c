@@ -46,6 +46,8 @@ void cr_est_params_default(cr_est_params_t *p)
     p->congested_ttl_us = 1000000;
     p->queue_max_us = 15000;
     p->report_inc_per_s = 0.25;
+    p->lce_ttl_us = 0;
+    p->acked_headroom = 1.5;
 }
 
 void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, uint64_t now_us)
@@ -319,6 +321,8 @@ static void aimd(cr_est_t *e, uint64_t now_us, int standing)
     e->last_inc_us = now_us;
     if (e->lce_bps > 0 && e->delay_bps > e->lce_bps * (1.0 + 3.0 * e->lce_var))
         e->lce_bps = 0; /* well past the old congestion point: capacity has grown */
+    if (e->lce_bps > 0 && e->p.lce_ttl_us != 0 && since(e->last_dec_us, now_us, e->p.lce_ttl_us))
+        e->lce_bps = 0; /* no congestion near it for a while: the link may have changed */
     double nb;
     if (e->lce_bps > 0)
         nb = e->delay_bps + e->p.near_inc_per_s * e->lce_bps * dt;
@@ -326,7 +330,7 @@ static void aimd(cr_est_t *e, uint64_t now_us, int standing)
         nb = e->delay_bps * pow(1.0 + e->p.mult_inc_per_s, dt);
     /* An application-limited sender proves nothing above what it sends (libwebrtc's 1.5x rule). */
     if (e->acked_bps > 0) {
-        double cap = 1.5 * e->acked_bps + 10000.0;
+        double cap = e->p.acked_headroom * e->acked_bps + 10000.0;
         if (cap < e->delay_bps)
             cap = e->delay_bps;
         if (nb > cap)

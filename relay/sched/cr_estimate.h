@@ -49,6 +49,10 @@ typedef struct cr_est_params {
                                      minimum, for 50 ms) counts as overuse [15 ms] */
     double report_inc_per_s;     /** cr_est_on_report: increase per second away from the last
                                      congestion point [0.25] */
+    uint64_t lce_ttl_us;         /** delay-based: the last congestion point is forgotten after this
+                                     long without a decrease, 0 = kept until passed [0] */
+    double acked_headroom;       /** the delay-based estimate stays under this x the delivered
+                                     rate (an application-limited sender proves no more) [1.5] */
 } cr_est_params_t;
 
 /** The delay detector's verdict on the latest send group. */
