@@ -2,10 +2,12 @@
 // Both pages reach "playing"; for 10 s their getStats() shows framesDecoded and the audio's
 // totalSamplesReceived rising every second; a screenshot of a classroom page is saved
 // (classroom.png) and is not blank (luma variance and distinct levels of the video area).
+// Classroom room-1 is on a configured link (classroom.conf): the relay schedules its page, and
+// Chromium's transport-cc feedback reaches the classroom's estimator (GET /api/status).
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BASE, OUT, check, client, decodePng, launch, lumaStats, open, run, sleep, token, waitFor,
+  BASE, OUT, check, client, decodePng, launch, lumaStats, open, run, sleep, status, token, waitFor,
 } from './lib.mjs';
 
 const CLASS = 'browser-lesson';
@@ -69,6 +71,24 @@ async function main() {
   }));
   check('classroom1', `live panel shows ${panel.res}, ${panel.fps}, ${panel.kbps}, RTT ${panel.rtt}`,
     /\d+×\d+/.test(panel.res) && /fps/.test(panel.fps) && /bit\/s/.test(panel.kbps) && /ms/.test(panel.rtt));
+
+  // Chromium answers the relay's transport-wide sequence numbers with feedback, and reports almost
+  // nothing lost on this unlimited link; the link's estimate stays near its capacity.
+  const st = await status();
+  const sched = st.scheduler || {};
+  const sub = (sched.subscribers || []).find((x) => x.classroom === 'room-1' && x.twcc);
+  const link = (sched.links || []).find((x) => x.classroom === 'room-1');
+  if (check('classroom1', `is scheduled on link room-1 with transport-cc (${JSON.stringify(sub && sub.twcc)})`, !!sub)) {
+    console.log(`classroom1: twcc_feedback=${sub.twcc.feedback} twcc_reported=${sub.twcc.reported} ` +
+      `twcc_lost=${sub.twcc.lost} link_twcc=${link && link.twcc} estimate_bps=${link && link.estimate_bps} ` +
+      `layer=${sub.layer} why="${sub.why}"`);
+    check('classroom1', `Chromium sends transport-cc feedback (${sub.twcc.feedback} packets covering ${sub.twcc.reported})`,
+      sub.twcc.feedback >= 20 && sub.twcc.reported >= 200);
+    check('classroom1', `feedback reports under 1 % lost (${sub.twcc.lost} of ${sub.twcc.reported})`,
+      sub.twcc.lost * 100 <= sub.twcc.reported);
+    check('classroom1', `the link's estimate stays at least 50 % of 20 Mbit/s (${link && link.estimate_bps})`,
+      link && link.twcc && link.estimate_bps >= 10e6);
+  }
 
   const file = path.join(OUT, 'classroom.png');
   await pages[0].screenshot({ path: file });

@@ -65,6 +65,8 @@ CONF
 if "$CR_BUILD/relay/classrelay" --help 2>&1 | grep -q 'classrelay token'; then
     printf '[auth]\nsecret = %s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>"$CR_CONF"
 fi
+# A test's own configuration (e.g. a topology for the scheduler), when it has one.
+[ ! -f "$HERE/$CR_TEST.conf" ] || cat "$HERE/$CR_TEST.conf" >>"$CR_CONF"
 
 echo "logs in $CR_OUT"
 "$CR_BUILD/relay/classrelay" --config "$CR_CONF" >"$CR_OUT/relay.log" 2>&1 &
