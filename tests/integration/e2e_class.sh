@@ -100,7 +100,10 @@ if [ $up -ne 1 ]; then
     exit 1
 fi
 
-# 640x360 keeps three decoders and an encoder well inside a 2-core machine's budget.
+# 640x360 keeps three decoders and an encoder well inside a 2-core machine's budget. (The log of an
+# earlier run goes first: the background job truncates it only when it starts, and the wait below
+# must not find that run's "connected".)
+rm -f "$OUT"/teach.log "$OUT"/attend?.log
 "$CLIENT" teach --test --width 640 --height 360 --token "$(token --role teacher --id teacher)" "$BASE/whip/demo" >"$OUT/teach.log" 2>"$OUT/teach.err" &
 TEACH=$!
 PIDS+=("$TEACH")

@@ -97,6 +97,7 @@ done
 ADMIN=$(token --role admin --class '*')
 OPER=$(token --role operator --class '*')
 
+rm -f "$OUT/teach.log" # (an earlier run's "connected" must not end the wait below)
 "$CLIENT" teach --test --width 640 --height 360 --bitrate 800 --token "$(token --role teacher --class $CLASS --id t-zhao)" \
     "$BASE/whip/$CLASS" >"$OUT/teach.log" 2>"$OUT/teach.err" &
 PIDS+=("$!")
