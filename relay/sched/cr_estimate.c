@@ -48,6 +48,7 @@ void cr_est_params_default(cr_est_params_t *p)
     p->report_inc_per_s = 0.25;
     p->lce_ttl_us = 0;
     p->acked_headroom = 1.5;
+    p->ack_lag_buckets = 0;
 }
 
 void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, uint64_t now_us)
@@ -57,6 +58,8 @@ void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, u
         e->p = *p;
     else
         cr_est_params_default(&e->p);
+    if (e->p.ack_lag_buckets > 15)
+        e->p.ack_lag_buckets = 15; /* (the ring holds ACK_SPAN + 15 + the newest) */
     e->capacity_bps = capacity_bps;
     uint64_t start = e->p.start_bps != 0 && e->p.start_bps < capacity_bps ? e->p.start_bps : capacity_bps;
     e->delay_bps = e->loss_bps = (double)start;
@@ -143,11 +146,13 @@ static void sent_add(cr_est_t *e, uint64_t send_us, uint32_t size)
         e->sent_first = id;
 }
 
-/* Bytes per second over the last complete buckets of a ring (0 if under 3 buckets). */
-static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t newest, uint64_t first)
+/* Bytes per second over the last complete buckets of a ring, the newest lag left out (0 if under
+ * 3 buckets). */
+static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t newest, uint64_t first, unsigned lag)
 {
-    if (newest == 0)
+    if (newest <= lag)
         return 0;
+    newest -= lag;
     uint64_t lo = newest > ACK_SPAN ? newest - ACK_SPAN : 1;
     if (lo < first)
         lo = first;
@@ -164,10 +169,11 @@ static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t new
 
 static void ack_compute(cr_est_t *e)
 {
-    double s = ring_rate(e->sent_bucket_id, e->sent_bytes, e->sent_newest, e->sent_first);
+    unsigned lag = e->p.ack_lag_buckets;
+    double s = ring_rate(e->sent_bucket_id, e->sent_bytes, e->sent_newest, e->sent_first, lag);
     if (s > 0)
         e->sent_bps = s;
-    double a = ring_rate(e->ack_bucket_id, e->ack_bytes, e->ack_newest, e->ack_first);
+    double a = ring_rate(e->ack_bucket_id, e->ack_bytes, e->ack_newest, e->ack_first, lag);
     if (a > 0)
         e->acked_bps = a;
 }

@@ -24,7 +24,7 @@
 /** Size of the trendline's regression window (delay samples, one per 5 ms send group). */
 #define CR_EST_TREND_WINDOW 20
 /** Acknowledged-rate window: this many buckets of CR_EST_ACK_BUCKET_US arrival time. */
-#define CR_EST_ACK_BUCKETS 16
+#define CR_EST_ACK_BUCKETS 32
 #define CR_EST_ACK_BUCKET_US 10000
 
 /** Tunables; cr_est_params_default() fills the values given in brackets. */
@@ -53,6 +53,9 @@ typedef struct cr_est_params {
                                      long without a decrease, 0 = kept until passed [0] */
     double acked_headroom;       /** the delay-based estimate stays under this x the delivered
                                      rate (an application-limited sender proves no more) [1.5] */
+    unsigned ack_lag_buckets;    /** the acknowledged and sent rates leave out this many of the
+                                     newest 10 ms buckets, which receivers that have not sent their
+                                     feedback yet would still fill (several per link) [0, max 15] */
 } cr_est_params_t;
 
 /** The delay detector's verdict on the latest send group. */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "cr_estimate.h"
@@ -182,6 +183,49 @@ static void test_rate_only(void **state)
     assert_true(cr_est_degraded(&e, d.now));
 }
 
+/* Two receivers of one link, 2 Mbit/s each, send their feedback 25 ms apart: the newest buckets
+ * hold only one of them until the other reports. Mean acknowledged rate over 2 s. */
+static double staggered_acked(unsigned lag)
+{
+    cr_est_params_t p;
+    cr_est_params_default(&p);
+    p.ack_lag_buckets = lag;
+    cr_est_t e;
+    cr_est_init(&e, &p, 100000000, 0);
+    cr_est_pkt_t a[64], b[64];
+    size_t na = 0, nb = 0;
+    double sum = 0;
+    unsigned samples = 0;
+    /* 1200-byte packets, 2 Mbit/s per receiver: one every 4.8 ms each, 5 ms of delay */
+    for (uint64_t t = 0; t < 2000 * MS; t += 4800) {
+        a[na++] = (cr_est_pkt_t){.send_us = t, .arrival_us = t + 5 * MS, .size = 1200};
+        b[nb++] = (cr_est_pkt_t){.send_us = t + 100, .arrival_us = t + 5 * MS + 100, .size = 1200, .rate_only = 1};
+        uint64_t now = t + 5 * MS;
+        if (now % (50 * MS) < 4800 && na > 0) { /* receiver A reports at 0, 50, 100 ... ms */
+            cr_est_on_packets(&e, a, na, now);
+            na = 0;
+        }
+        if ((now + 25 * MS) % (50 * MS) < 4800 && nb > 0) { /* B at 25, 75, 125 ... ms */
+            cr_est_on_packets(&e, b, nb, now);
+            nb = 0;
+        }
+        if (now >= 500 * MS && cr_est_acked(&e) > 0) {
+            sum += (double)cr_est_acked(&e);
+            samples++;
+        }
+    }
+    return samples ? sum / samples : 0;
+}
+
+static void test_ack_lag(void **state)
+{
+    (void)state;
+    double lag0 = staggered_acked(0), lag10 = staggered_acked(10);
+    printf("ack_lag: receivers=2 true_mbps=4.00 acked_lag0_mbps=%.2f acked_lag10_mbps=%.2f\n", lag0 / 1e6, lag10 / 1e6);
+    assert_true(lag0 < 0.95 * 4e6);
+    assert_true(lag10 > 0.95 * 4e6 && lag10 < 1.05 * 4e6);
+}
+
 static void test_probes(void **state)
 {
     (void)state;
@@ -317,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_delay_based),
         cmocka_unit_test(test_standing_queue),
         cmocka_unit_test(test_rate_only),
+        cmocka_unit_test(test_ack_lag),
         cmocka_unit_test(test_probes),
         cmocka_unit_test(test_shared_bottleneck),
         cmocka_unit_test(test_report),
