@@ -102,10 +102,6 @@ static int build(struct cr_worker *w, const cr_conf_t *c)
     ep.near_inc_per_s = 0.08;
     ep.lce_ttl_us = 3000000;
     ep.acked_headroom = 2.0;
-    /* A classroom's receivers send feedback at their own times (every 50-100 ms): its newest 100 ms
-     * of arrivals are not all reported yet, and counting them made the delivered rate 20 % low in
-     * the bed (8 receivers), so a decrease to 0.85 x "delivered" fell to 0.65 x the link. */
-    ep.ack_lag_buckets = 10;
     cr_topo_limits_t lim;
     cr_topo_limits_default(&lim);
     int err = cr_topo_init(&s->topo, &lim, &ep);
@@ -345,6 +341,48 @@ void cr__sched_on_report(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *s
  * the detector turns to overuse, the allocator runs at the end of this loop turn rather than at the
  * next tick, and the pacer's classroom bucket follows at once.
  */
+/*
+ * A classroom's receivers send feedback at their own times (every 50-100 ms each), so its newest
+ * arrivals are not all reported yet; counting them read the delivered rate 20 % low with the bed's
+ * 8 receivers, and a decrease to 0.85 x "delivered" fell to 0.65 x the link. The estimator's rates
+ * stop where every receiver heard from in the last CR_TWCC_REPORTER_US has reported.
+ */
+static void twcc_horizon(cr__room_fb_t *fb, cr_est_t *e, uintptr_t me, const cr_est_pkt_t *pkts, size_t n,
+                         uint64_t now)
+{
+    uint64_t arr = 0, send = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pkts[i].send_us > send)
+            send = pkts[i].send_us;
+        if (!pkts[i].lost && pkts[i].arrival_us > arr)
+            arr = pkts[i].arrival_us;
+    }
+    unsigned k = 0, pick = 0;
+    for (k = 0; k < CR_TWCC_RX && fb->twcc_rx[k].peer != me; k++)
+        if (fb->twcc_rx[k].fb_us < fb->twcc_rx[pick].fb_us)
+            pick = k; /* (the stalest, to be replaced if me is new) */
+    if (k == CR_TWCC_RX) {
+        k = pick;
+        fb->twcc_rx[k].peer = me;
+        fb->twcc_rx[k].arr_us = fb->twcc_rx[k].send_us = 0;
+    }
+    fb->twcc_rx[k].fb_us = now;
+    if (arr > fb->twcc_rx[k].arr_us)
+        fb->twcc_rx[k].arr_us = arr;
+    if (send > fb->twcc_rx[k].send_us)
+        fb->twcc_rx[k].send_us = send;
+    uint64_t ha = UINT64_MAX, hs = UINT64_MAX;
+    for (k = 0; k < CR_TWCC_RX; k++) {
+        if (fb->twcc_rx[k].peer == 0 || now - fb->twcc_rx[k].fb_us > CR_TWCC_REPORTER_US)
+            continue;
+        if (fb->twcc_rx[k].arr_us < ha)
+            ha = fb->twcc_rx[k].arr_us;
+        if (fb->twcc_rx[k].send_us < hs)
+            hs = fb->twcc_rx[k].send_us;
+    }
+    cr_est_set_horizon(e, ha == UINT64_MAX ? 0 : ha, hs == UINT64_MAX ? 0 : hs);
+}
+
 void cr__sched_on_twcc(struct cr_worker *w, cr_peer_t *sub, cr_est_pkt_t *pkts, size_t n)
 {
     cr__wsched_t *s = &w->sch;
@@ -363,6 +401,7 @@ void cr__sched_on_twcc(struct cr_worker *w, cr_peer_t *sub, cr_est_pkt_t *pkts, 
         pkts[i].rate_only = rate_only;
     if (fb->rtt_us != 0)
         e->rtt_us = fb->rtt_us; /* (from receiver reports: feedback carries no round trip) */
+    twcc_horizon(fb, e, me, pkts, n, now);
     uint64_t before = cr_est_value(e, now);
     enum cr_est_usage usage = e->usage;
     cr_est_on_packets(e, pkts, n, now);

@@ -54,6 +54,7 @@ typedef struct cr__pace_slot {
  * have arrived, whatever the queue and round trip (a report over "NACKs that arrived lately" sets
  * old losses against new packets and backs off twice for one loss). */
 #define CR_FB_RING 24
+#define CR_TWCC_RX 8 /* receivers per classroom whose feedback progress is followed (the freshest) */
 typedef struct cr__fb_snap {
     uint64_t t_us;          /* the interval's end (its start is the previous one's end) */
     uint64_t pkts, bytes;   /* released toward the link by then (running totals) */
@@ -80,6 +81,12 @@ typedef struct cr__room_fb {
     uint64_t twcc_us;           /* when feedback last reached the estimator, 0 = never */
     uintptr_t twcc_reporter;    /* the delay reporter (a cr_peer_t's address, only compared), 0 = none */
     uint64_t twcc_reporter_us;  /* its last feedback */
+    /* How far each receiver has reported (the newest arrival, in the relay's clock, and send time in
+     * its last feedback): what all of them reported is the estimator's horizon for its rates. */
+    struct {
+        uintptr_t peer;
+        uint64_t fb_us, arr_us, send_us;
+    } twcc_rx[CR_TWCC_RX];
 } cr__room_fb_t;
 
 /* The worker's bandwidth scheduler (cr_fwd_sched.c) and pacer (cr_pace.c). */

@@ -48,7 +48,6 @@ void cr_est_params_default(cr_est_params_t *p)
     p->report_inc_per_s = 0.25;
     p->lce_ttl_us = 0;
     p->acked_headroom = 1.5;
-    p->ack_lag_buckets = 0;
 }
 
 void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, uint64_t now_us)
@@ -58,8 +57,6 @@ void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, u
         e->p = *p;
     else
         cr_est_params_default(&e->p);
-    if (e->p.ack_lag_buckets > 15)
-        e->p.ack_lag_buckets = 15; /* (the ring holds ACK_SPAN + 15 + the newest) */
     e->capacity_bps = capacity_bps;
     uint64_t start = e->p.start_bps != 0 && e->p.start_bps < capacity_bps ? e->p.start_bps : capacity_bps;
     e->delay_bps = e->loss_bps = (double)start;
@@ -72,6 +69,12 @@ void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, u
     e->congested_us = UINT64_MAX; /* never */
     e->last_dec_us = e->last_loss_dec_us = UINT64_MAX;
     e->queue_since_us = UINT64_MAX;
+}
+
+void cr_est_set_horizon(cr_est_t *e, uint64_t arrival_us, uint64_t send_us)
+{
+    e->ack_horizon_us = arrival_us;
+    e->sent_horizon_us = send_us;
 }
 
 void cr_est_set_capacity(cr_est_t *e, uint64_t capacity_bps)
@@ -146,13 +149,20 @@ static void sent_add(cr_est_t *e, uint64_t send_us, uint32_t size)
         e->sent_first = id;
 }
 
-/* Bytes per second over the last complete buckets of a ring, the newest lag left out (0 if under
- * 3 buckets). */
-static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t newest, uint64_t first, unsigned lag)
+/* Bytes per second over the last complete buckets of a ring, none at or after the horizon's bucket
+ * (0 = none; a horizon older than the ring's window: the window's buckets) (0 if under 3 buckets). */
+static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t newest, uint64_t first,
+                        uint64_t horizon_us)
 {
-    if (newest <= lag)
+    if (newest == 0)
         return 0;
-    newest -= lag;
+    if (horizon_us != 0) {
+        uint64_t h = horizon_us / CR_EST_ACK_BUCKET_US + 1; /* the horizon's bucket: not complete */
+        uint64_t keep = CR_EST_ACK_BUCKETS - ACK_SPAN - 1;   /* (the window must stay in the ring) */
+        uint64_t oldest = newest > keep ? newest - keep : 0;
+        if (h < newest)
+            newest = h > oldest ? h : oldest;
+    }
     uint64_t lo = newest > ACK_SPAN ? newest - ACK_SPAN : 1;
     if (lo < first)
         lo = first;
@@ -169,11 +179,10 @@ static double ring_rate(const uint64_t *ids, const uint64_t *bytes, uint64_t new
 
 static void ack_compute(cr_est_t *e)
 {
-    unsigned lag = e->p.ack_lag_buckets;
-    double s = ring_rate(e->sent_bucket_id, e->sent_bytes, e->sent_newest, e->sent_first, lag);
+    double s = ring_rate(e->sent_bucket_id, e->sent_bytes, e->sent_newest, e->sent_first, e->sent_horizon_us);
     if (s > 0)
         e->sent_bps = s;
-    double a = ring_rate(e->ack_bucket_id, e->ack_bytes, e->ack_newest, e->ack_first, lag);
+    double a = ring_rate(e->ack_bucket_id, e->ack_bytes, e->ack_newest, e->ack_first, e->ack_horizon_us);
     if (a > 0)
         e->acked_bps = a;
 }

@@ -53,9 +53,6 @@ typedef struct cr_est_params {
                                      long without a decrease, 0 = kept until passed [0] */
     double acked_headroom;       /** the delay-based estimate stays under this x the delivered
                                      rate (an application-limited sender proves no more) [1.5] */
-    unsigned ack_lag_buckets;    /** the acknowledged and sent rates leave out this many of the
-                                     newest 10 ms buckets, which receivers that have not sent their
-                                     feedback yet would still fill (several per link) [0, max 15] */
 } cr_est_params_t;
 
 /** The delay detector's verdict on the latest send group. */
@@ -131,6 +128,8 @@ typedef struct cr_est {
     /* shared bottleneck: the school backs off instead of this link */
     double pre_dec_bps;
     uint64_t shared_until_us;
+    /* several receivers per link: arrivals and sends before these are reported by all of them */
+    uint64_t ack_horizon_us, sent_horizon_us;
 } cr_est_t;
 
 /** Fills p with the defaults given in cr_est_params_t's comments. */
@@ -141,6 +140,14 @@ void cr_est_params_default(cr_est_params_t *p);
  * defaults) is the tuning.
  */
 void cr_est_init(cr_est_t *e, const cr_est_params_t *p, uint64_t capacity_bps, uint64_t now_us);
+
+/**
+ * For a link with several receivers, each sending its own feedback: every receiver has reported
+ * its arrivals up to arrival_us and the packets sent up to send_us (the smallest over the receivers,
+ * arrivals in the clock the caller feeds). The acknowledged and sent rates then leave out the newer
+ * buckets, which the receivers that have not reported yet would still fill (0, 0: no horizon).
+ */
+void cr_est_set_horizon(cr_est_t *e, uint64_t arrival_us, uint64_t send_us);
 
 /** Changes the configured capacity (a ceiling) without losing the estimator's state. */
 void cr_est_set_capacity(cr_est_t *e, uint64_t capacity_bps);

@@ -184,16 +184,20 @@ static void test_rate_only(void **state)
 }
 
 /* Two receivers of one link, 2 Mbit/s each, send their feedback 25 ms apart: the newest buckets
- * hold only one of them until the other reports. Mean acknowledged rate over 2 s. */
-static double staggered_acked(unsigned lag)
+ * hold only one of them until the other reports. Mean acknowledged rate over 2 s, with or without
+ * telling the estimator how far both have reported (cr_est_set_horizon). */
+static uint64_t last_us(const cr_est_pkt_t *pk, size_t n, int arrival)
 {
-    cr_est_params_t p;
-    cr_est_params_default(&p);
-    p.ack_lag_buckets = lag;
+    return arrival ? pk[n - 1].arrival_us : pk[n - 1].send_us;
+}
+
+static double staggered_acked(int horizon)
+{
     cr_est_t e;
-    cr_est_init(&e, &p, 100000000, 0);
+    cr_est_init(&e, NULL, 100000000, 0);
     cr_est_pkt_t a[64], b[64];
     size_t na = 0, nb = 0;
+    uint64_t arr[2] = {0, 0}, snd[2] = {0, 0};
     double sum = 0;
     unsigned samples = 0;
     /* 1200-byte packets, 2 Mbit/s per receiver: one every 4.8 ms each, 5 ms of delay */
@@ -202,10 +206,16 @@ static double staggered_acked(unsigned lag)
         b[nb++] = (cr_est_pkt_t){.send_us = t + 100, .arrival_us = t + 5 * MS + 100, .size = 1200, .rate_only = 1};
         uint64_t now = t + 5 * MS;
         if (now % (50 * MS) < 4800 && na > 0) { /* receiver A reports at 0, 50, 100 ... ms */
+            arr[0] = last_us(a, na, 1), snd[0] = last_us(a, na, 0);
+            if (horizon)
+                cr_est_set_horizon(&e, arr[0] < arr[1] ? arr[0] : arr[1], snd[0] < snd[1] ? snd[0] : snd[1]);
             cr_est_on_packets(&e, a, na, now);
             na = 0;
         }
         if ((now + 25 * MS) % (50 * MS) < 4800 && nb > 0) { /* B at 25, 75, 125 ... ms */
+            arr[1] = last_us(b, nb, 1), snd[1] = last_us(b, nb, 0);
+            if (horizon)
+                cr_est_set_horizon(&e, arr[0] < arr[1] ? arr[0] : arr[1], snd[0] < snd[1] ? snd[0] : snd[1]);
             cr_est_on_packets(&e, b, nb, now);
             nb = 0;
         }
@@ -217,13 +227,14 @@ static double staggered_acked(unsigned lag)
     return samples ? sum / samples : 0;
 }
 
-static void test_ack_lag(void **state)
+static void test_horizon(void **state)
 {
     (void)state;
-    double lag0 = staggered_acked(0), lag10 = staggered_acked(10);
-    printf("ack_lag: receivers=2 true_mbps=4.00 acked_lag0_mbps=%.2f acked_lag10_mbps=%.2f\n", lag0 / 1e6, lag10 / 1e6);
-    assert_true(lag0 < 0.95 * 4e6);
-    assert_true(lag10 > 0.95 * 4e6 && lag10 < 1.05 * 4e6);
+    double without = staggered_acked(0), with = staggered_acked(1);
+    printf("horizon: receivers=2 true_mbps=4.00 acked_without_mbps=%.2f acked_with_mbps=%.2f\n", without / 1e6,
+           with / 1e6);
+    assert_true(without < 0.95 * 4e6);
+    assert_true(with > 0.97 * 4e6 && with < 1.03 * 4e6);
 }
 
 static void test_probes(void **state)
@@ -361,7 +372,7 @@ int main(void)
         cmocka_unit_test(test_delay_based),
         cmocka_unit_test(test_standing_queue),
         cmocka_unit_test(test_rate_only),
-        cmocka_unit_test(test_ack_lag),
+        cmocka_unit_test(test_horizon),
         cmocka_unit_test(test_probes),
         cmocka_unit_test(test_shared_bottleneck),
         cmocka_unit_test(test_report),
