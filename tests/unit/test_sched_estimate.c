@@ -99,14 +99,20 @@ static uint64_t drive(cr_est_t *e, link_t *l, double send_bps, uint64_t dur_us, 
     return end;
 }
 
+/* A 100 Mbit/s link whose estimate starts at start_bps. */
+static void init_at(cr_est_t *e, uint64_t start_bps)
+{
+    cr_est_params_t p;
+    cr_est_params_default(&p);
+    p.start_bps = start_bps;
+    cr_est_init(e, &p, 100000000, 0);
+}
+
 static void test_delay_based(void **state)
 {
     (void)state;
     cr_est_t e;
-    cr_est_params_t p;
-    cr_est_params_default(&p);
-    p.start_bps = 8000000;
-    cr_est_init(&e, &p, 100000000, 0);
+    init_at(&e, 8000000);
     link_t l = {.rate_bps = 10e6};
     /* below capacity: no congestion, the estimate grows (capped by 1.5 x the acknowledged rate) */
     drive(&e, &l, 6e6, 2000 * MS, 0);
@@ -147,10 +153,7 @@ static void test_rate_only(void **state)
 {
     (void)state;
     cr_est_t e;
-    cr_est_params_t p;
-    cr_est_params_default(&p);
-    p.start_bps = 8000000;
-    cr_est_init(&e, &p, 100000000, 0);
+    init_at(&e, 8000000);
     link_t l = {.rate_bps = 10e6, .rate_only = 1};
     drive(&e, &l, 6e6, 1000 * MS, 0);
     assert_true(e.sent_bps > 5e6 && e.sent_bps < 7e6);
@@ -175,7 +178,7 @@ static void test_rate_only(void **state)
     assert_int_equal(e.num_deltas, 0);
 
     /* The same overload fed normally is overuse: the flag is what kept it out. */
-    cr_est_init(&e, &p, 100000000, 0);
+    init_at(&e, 8000000);
     link_t d = {.rate_bps = 10e6};
     drive(&e, &d, 6e6, 1000 * MS, 0);
     drive(&e, &d, 13e6, 1000 * MS, 0);

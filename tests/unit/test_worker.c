@@ -567,6 +567,22 @@ static void test_unconfigured_not_scheduled(void **state)
     worker = saved;
 }
 
+/* Replaces the global worker with a started one configured by text (a topology); the test
+ * restores the saved one when it is done. */
+static void start_conf_worker(const char *text)
+{
+    cr_conf_t *conf = malloc(sizeof(*conf));
+    char err[256];
+    assert_non_null(conf);
+    cr_conf_defaults(conf);
+    assert_int_equal(cr_conf_parse(conf, "t", text, strlen(text), err, sizeof(err)), 0);
+    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
+                          .events = &events, .conf = conf};
+    assert_int_equal(cr_worker_new(&worker, &o), 0);
+    free(conf);
+    assert_int_equal(cr_worker_start(worker), 0);
+}
+
 /* The scheduler: a classroom link of 1 Mbit/s (budget 0.9) below the "h" layer (about 2 Mbit/s)
  * makes the allocator choose "l", which the subscriber switches to at l's keyframe; the link and
  * the subscriber show it. Then a burst of video toward that link is paced at the budget, audio
@@ -575,16 +591,7 @@ static void test_allocation_and_pacing(void **state)
 {
     (void)state;
     cr_worker_t *saved = worker;
-    cr_conf_t *conf = malloc(sizeof(*conf));
-    char err[256];
-    cr_conf_defaults(conf);
-    const char *text = "[school.s1]\n[classroom.tiny]\nschool = s1\ncapacity_mbps = 1\n";
-    assert_int_equal(cr_conf_parse(conf, "t", text, strlen(text), err, sizeof(err)), 0);
-    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
-                          .events = &events, .conf = conf};
-    assert_int_equal(cr_worker_new(&worker, &o), 0);
-    free(conf);
-    assert_int_equal(cr_worker_start(worker), 0);
+    start_conf_worker("[school.s1]\n[classroom.tiny]\nschool = s1\ncapacity_mbps = 1\n");
     client_t pub = {0}, sub = {0};
     simulcast_next = 1;
     client_connect(&pub, 0, "pub0000000000000000000000000009");
@@ -741,16 +748,7 @@ static void test_twcc(void **state)
 {
     (void)state;
     cr_worker_t *saved = worker;
-    cr_conf_t *conf = malloc(sizeof(*conf));
-    char err[256];
-    cr_conf_defaults(conf);
-    const char *text = "[school.s1]\n[classroom.cc]\nschool = s1\ncapacity_mbps = 50\n";
-    assert_int_equal(cr_conf_parse(conf, "t", text, strlen(text), err, sizeof(err)), 0);
-    cr_worker_opts_t o = {.bind_ip = "127.0.0.1", .port = 0, .consent_timeout_s = 30, .dtls_ctx = relay_ctx,
-                          .events = &events, .conf = conf};
-    assert_int_equal(cr_worker_new(&worker, &o), 0);
-    free(conf);
-    assert_int_equal(cr_worker_start(worker), 0);
+    start_conf_worker("[school.s1]\n[classroom.cc]\nschool = s1\ncapacity_mbps = 50\n");
     client_t pub = {0}, sub = {0}, plain = {0};
     client_connect(&pub, 0, "pub000000000000000000000000000c");
     place_next = "cc";
