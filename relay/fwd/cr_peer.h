@@ -128,8 +128,8 @@ typedef struct cr_sub_stream {
 
 /** A packet the relay numbered, until feedback reports it. */
 typedef struct cr_twcc_sent {
-    uint32_t ssrc;     /* its RTP SSRC and sequence number: the pacer's key for when it left */
-    uint32_t write_us; /* when it was written (the low 32 bits of the monotonic clock, us) */
+    uint32_t ssrc;     /* which packet it was: its RTP SSRC and sequence number */
+    uint32_t write_us; /* when it was numbered, as it left (the low 32 bits of the monotonic clock, us) */
     uint16_t seq;
     uint16_t tseq;     /* its transport-wide sequence number (checks the slot is this packet's) */
     uint16_t size;     /* bytes on the wire; 0 = empty slot */

@@ -6,9 +6,9 @@
  * was lost. That becomes the classroom estimator's input (cr__sched_on_twcc): its delay-based
  * estimate notices a capacity cut from the queue growing, before the bottleneck drops packets.
  *
- * The send time is when the packet left the relay, not when it was written: a paced packet waits in
- * the pacer, which remembers when each (SSRC, RTP sequence number) left (cr__pace_sent_at). The
- * history therefore keeps that key, not a pointer into the pacer, whose slots outlive no one.
+ * A packet is numbered as it leaves the relay: on the fast path in the loop turn it is written, and
+ * a packet that waits in the pacer when the pacer releases it (cr_pace.c protects it only then). So
+ * the numbers go out in order, and the time it was numbered is the time it left.
  *
  * Nothing here allocates; the feedback is walked into the worker's own array.
  */
@@ -19,7 +19,6 @@
 
 #define TWCC_MASK (CR_TWCC_HIST - 1)
 #define TWCC_MAX_AGE_US 2000000u /* feedback about an older packet is ignored (it is no news) */
-#define TWCC_MAX_WAIT_US 2000000u /* a pacer send time this long after writing belongs to another packet */
 #define OWD_BLOCK_US 5000000u    /* the receiver clock's offset: minimum one-way delay over 5-10 s */
 
 _Static_assert((CR_TWCC_HIST & TWCC_MASK) == 0, "CR_TWCC_HIST must be a power of two");
@@ -48,17 +47,6 @@ typedef struct twcc_walk {
     uint32_t known; /* statuses about packets the relay sent and had not heard of yet */
 } twcc_walk_t;
 
-/* When the packet of history slot e left the relay: the pacer's time when it has one for it (and it
- * is not older than the writing: that would be an earlier packet with the same key), else when it
- * was written (it went out in the same loop turn). A retransmission shares its original's key, so
- * an original reported only after its retransmission left takes the later time; by then feedback
- * has normally reported it (lost) already. */
-static uint64_t send_time(const struct cr_worker *w, const cr_twcc_sent_t *e, uint64_t write_us)
-{
-    uint64_t sent = cr__pace_sent_at(w, e->ssrc, e->seq);
-    return sent >= write_us && sent - write_us < TWCC_MAX_WAIT_US ? sent : write_us;
-}
-
 static void on_status(void *arg, uint16_t tseq, int received, int32_t delta_250us)
 {
     twcc_walk_t *a = arg;
@@ -73,9 +61,6 @@ static void on_status(void *arg, uint16_t tseq, int received, int32_t delta_250u
     if (now - write_us > TWCC_MAX_AGE_US)
         return;
     e->reported = 1;
-    /* The pacer dropped it: it never left, and its "loss" is not the link's. */
-    if (cr__pace_was_dropped(a->w, e->ssrc, e->seq))
-        return;
     a->known++;
     t->reported++;
     t->lost += !received;
@@ -83,14 +68,15 @@ static void on_status(void *arg, uint16_t tseq, int received, int32_t delta_250u
         return;
     cr_est_pkt_t *pk = &a->w->twcc_pkts[a->n++];
     memset(pk, 0, sizeof(*pk));
-    pk->send_us = send_time(a->w, e, write_us);
+    pk->send_us = write_us; /* (numbered as it left: in its loop turn, or as the pacer released it) */
     pk->arrival_us = (uint64_t)a->arr_us; /* the receiver's clock, two's complement until normalised */
     pk->size = e->size;
     pk->lost = !received;
 }
 
-/* Send order: audio overtakes queued video in the pacer, so transport sequence order is not the
- * order the packets left. Insertion sort: feedback is nearly sorted already and allocates nothing. */
+/* Send order. Packets are numbered as they leave (a paced one when the pacer releases it), so the
+ * feedback is in send order already but for packets of one loop turn; the estimator needs it
+ * sorted. Insertion sort: nearly sorted input, and it allocates nothing. */
 static void sort_by_send(cr_est_pkt_t *pk, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
