@@ -189,8 +189,8 @@ goal4() {
     # the scheduler reports them (nominally 64k + 300k a session; about 95k + 330k with headers).
     local al f0 f1 ar="-1"
     al=$(AN alloc "$OUT/g4b-status.jsonl" $((T0 + 8000)) $((T0 + 20000)))
-    f0=$(awk -v x="$(kv "$al" c0_floor)" -v n="$g4n" 'BEGIN { printf "%.3f", x > 0 ? x / 1e6 : n * 0.364 }')
-    f1=$(awk -v x="$(kv "$al" c1_floor)" -v n="$g4n" 'BEGIN { printf "%.3f", x > 0 ? x / 1e6 : n * 0.364 }')
+    f0=$(awk -v x="$(kv "$al" c0_floor)" -v n="$g4n" 'BEGIN { printf "%.3f", (x > 0 ? x / 1e6 : n * 0.364) }')
+    f1=$(awk -v x="$(kv "$al" c1_floor)" -v n="$g4n" 'BEGIN { printf "%.3f", (x > 0 ? x / 1e6 : n * 0.364) }')
     ar=$(awk -v a="$(kv "$al" c0_alloc)" -v b="$(kv "$al" c1_alloc)" -v f="$f0" -v g="$f1" \
         'BEGIN { a /= 1e6; b /= 1e6; if (b - g > 0) printf "%.2f", (a - f) / (b - g); else print "inf" }')
     local ratio met
