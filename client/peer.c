@@ -442,14 +442,20 @@ void cr_peer_set_answer(struct cr_peer *p, const char *sdp)
 /* ---- receivers ------------------------------------------------------------------------ */
 
 /* The rtcp-fb fields become a=rtcp-fb lines, so the relay may answer our NACKs and PLIs. */
+/* Transport-wide cc, as browsers offer it: the relay numbers what it sends and rtpbin's session
+ * answers with feedback, which the relay's bandwidth estimator reads (one id for both m-lines:
+ * they share the bundled transport). */
+#define RECV_TWCC                                                                               \
+    ",extmap-3=(string)http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01," \
+    "rtcp-fb-transport-cc=(boolean)true"
 #define RECV_VIDEO_CAPS                                                                         \
     "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,"             \
     "packetization-mode=(string)1,profile-level-id=(string)42e01f,"                             \
     "level-asymmetry-allowed=(string)1,rtcp-fb-nack=(boolean)true,"                             \
-    "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true"
+    "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true" RECV_TWCC
 #define RECV_AUDIO_CAPS                                                                         \
     "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"            \
-    "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1"
+    "encoding-params=(string)2,minptime=(string)10,useinbandfec=(string)1" RECV_TWCC
 
 static gboolean add_recvonly(GstElement *webrtc, const char *caps_str, gboolean nack)
 {

@@ -14,7 +14,9 @@
 #   - their decoded audio samples kept rising (and at >= 90% of 48 kHz),
 #   - killing attendee 3 did not disturb them: no per-second fps after the kill below 85% of
 #     their mean fps before it,
-#   - both exited 0 after --duration, and the relay is still running.
+#   - both exited 0 after --duration, and the relay is still running,
+#   - attendee 1 (classroom room1, on a configured link) sends transport-cc feedback that reaches
+#     the scheduler (GET /api/status at the kill: >= 20 feedback packets, <= 1 % reported lost).
 # Prints the figures and "N passed, M failed"; exits 1 on any failure, 77 (skip) when the
 # relay is not built or namespaces are unavailable. Logs go to $CR_TEST_OUT or a temp dir.
 set -u
@@ -71,6 +73,10 @@ http_listen = $IP:$PORT
 media_ip = $IP
 [auth]
 secret = e2e-class-secret-e2e-class-secret-e2e
+# room1 is on a configured link: the scheduler places it and reads its transport-cc feedback.
+[school.village]
+[classroom.room1]
+school = village
 CONF
 token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" --class demo "$@"; }
 
@@ -121,6 +127,7 @@ for i in 1 2 3; do
     PIDS+=("$!")
 done
 sleep $KILL_AFTER
+curl -s -m 2 "$BASE/api/status" >"$OUT/status.json" 2>/dev/null
 KILL_UNIX=$(now)
 { # bash would report the SIGKILLed job on stderr: that is the point, not news
     kill -9 "$ATT3"
@@ -149,6 +156,16 @@ grep -q '^connected' "$OUT/teach.log" && t_ok=1 || t_ok=0
 check teacher "connected to the relay" $t_ok
 check teacher "exited cleanly on SIGINT (rc=$RCT)" "$([ "$RCT" = 0 ] && echo 1 || echo 0)"
 check relay "still running after the attendee was killed" $relay_alive
+# webrtcbin (the attend client) answers the relay's transport-wide sequence numbers with feedback.
+tw=$(python3 -c 'import json, sys
+s = json.load(open(sys.argv[1])).get("scheduler") or {}
+t = [x.get("twcc") for x in s.get("subscribers", []) if x.get("classroom") == "room1"]
+t = t[0] if t and t[0] else {}
+print(t.get("feedback", 0), t.get("reported", 0), t.get("lost", 0))' "$OUT/status.json" 2>/dev/null || echo "0 0 0")
+read -r tw_fb tw_rep tw_lost <<<"$tw"
+echo "attendee1: twcc_feedback=$tw_fb twcc_reported=$tw_rep twcc_lost=$tw_lost"
+check attendee1 "sends transport-cc feedback ($tw_fb packets covering $tw_rep, $tw_lost lost)" \
+    "$([ "${tw_fb:-0}" -ge 20 ] && [ "${tw_rep:-0}" -ge 500 ] && [ $((${tw_lost:-0} * 100)) -le "${tw_rep:-0}" ] && echo 1 || echo 0)"
 grep -q '^connected' "$OUT/attend3.log" && a3=1 || a3=0
 check attendee3 "connected before it was killed" $a3
 
