@@ -312,3 +312,61 @@ print(" ".join("%s:%s:%s" % (a.get("class"), a.get("status"), a.get("reason","")
         "goal6_room_periods_below_floor=$below goal6_of=$checked goal6_school_mbit=$((sk / 1000))" \
         "goal6_demand_floors_mbit=2.18 goal6_scheduler=$(has_scheduler && echo yes || echo no)"
 }
+
+# The shared bottleneck: the school link (w1) is cut while the classrooms' own links are not; the
+# classrooms degrade together and the school's estimate, not each classroom's, should back off.
+goalshared() {
+    local sk=$((2 * RK)) tc k w rates
+    topo 4 "$sk" "$RK" || return 1
+    topo_conf 4 "$sk" "$RK" >"$OUT/gs.extra"
+    relay_start gs <"$OUT/gs.extra" || return 1
+    teacher_start "$OUT/gs.conf" lesson 2000 || return $?
+    sleep 4
+    linkmon_start gs 34 4
+    status_start gs
+    rooms_subs "$OUT/gs.conf" lesson 0 4 4 30 gs || return 1
+    sleep 12
+    tc=$(now_ms)
+    shape crbed-wan w1 $((sk / 2)) "$sk"
+    sleep 12
+    shape crbed-wan w1 "$sk"
+    wait "$LM_PID"
+    w=$(AN window "$OUT/gs-linkmon.txt" 2 "$tc" $((tc + 12000)) $((sk * 500)))
+    rates=$(for k in 2 3 4 5; do AN window "$OUT/gs-linkmon.txt" $k $((tc + 2000)) $((tc + 12000)) 1 |
+        sed -n 's/.*mbps=\([^ ]*\).*/\1/p'; done | tr '\n' ' ')
+    local est fol
+    est=$(python3 -c 'import json, sys
+m = None
+for line in open(sys.argv[1]):
+    try:
+        s = json.loads(line)
+    except ValueError:
+        continue
+    if not (int(sys.argv[2]) <= s.get("t", 0) < int(sys.argv[2]) + 12000):
+        continue
+    for l in (s.get("scheduler") or {}).get("links", []):
+        if not l.get("classroom"):
+            m = l["estimate_bps"] if m is None else min(m, l["estimate_bps"])
+print("%.2f" % (m / 1e6) if m is not None else -1)' "$OUT/gs-status.jsonl" "$tc" 2>/dev/null || echo -1)
+    # The allocation over the whole school at or below the cut link's budget (x the target).
+    fol=$(python3 -c 'import json, sys
+t0, lim = int(sys.argv[2]), float(sys.argv[3])
+for line in open(sys.argv[1]):
+    try:
+        s = json.loads(line)
+    except ValueError:
+        continue
+    if s.get("t", 0) < t0:
+        continue
+    tot = sum(l.get("alloc_bps", 0) for l in (s.get("scheduler") or {}).get("links", []) if l.get("classroom"))
+    if tot <= lim:
+        print("%.2f" % ((s["t"] - t0) / 1000.0))
+        break
+else:
+    print(-1)' "$OUT/gs-status.jsonl" "$tc" "$((sk / 2 * 1000 * 95 / 100))" 2>/dev/null || echo -1)
+    echo "shared_school_est_min_mbps=$est shared_follow_s=$fol shared_audio_lost=$(kv "$w" audio_lost)" \
+        "shared_video_lost=$(kv "$w" video_lost) shared_loss_pct=$(kv "$w" loss_pct)" \
+        "shared_delay_p99_ms=$(kv "$w" delay_p99_ms) shared_jain=$(AN jain $rates)" \
+        "shared_rooms_mbps=$(tr ' ' ',' <<<"${rates% }") shared_school_tbf_drops=$(tbf_drops crbed-wan w1)" \
+        "shared_school_mbit=$((sk / 1000)) shared_cut_to=50%"
+}
