@@ -8,7 +8,8 @@
  * would without a pacer. Otherwise it is written, in the clear, into a slot of the worker's
  * packet pool (allocated once at start: the packet path never allocates) and its slot number waits
  * in the pacer; an RTP packet is protected (and given its transport-wide sequence number) only when
- * it leaves, so that the numbers leave in order even when a higher band overtakes it. cr__pace_run, on every loop turn and on a timerfd armed for the pacer's next deadline, moves what
+ * it leaves, so that the numbers leave in order even when a higher band overtakes it.
+ * cr__pace_run, on every loop turn and on a timerfd armed for the pacer's next deadline, moves what
  * the buckets allow into the send batch, pointing at the slot, which flush returns to the pool. Video
  * that waited too long, or was pushed out by audio, is dropped and counted (drop_pacer).
  */
