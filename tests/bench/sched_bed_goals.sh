@@ -113,16 +113,22 @@ rooms_subs() { # rooms_subs CONF CLASS FROM TO M SECONDS NAME
     for ((k = $3; k < $4; k++)); do subs_start "$1" "$2" "$k" "$5" "$6" "$7" || return 1; done
 }
 
-goal3() {
-    topo 4 "$SK" "$RK" || return 1
-    topo_conf 4 "$SK" "$RK" >"$OUT/g3.extra"
-    relay_start g3 <"$OUT/g3.extra" || return 1
-    teacher_start "$OUT/g3.conf" lesson 2000 || return $?
+# Four classrooms of a school of SCHOOL_KBIT, four sessions of the teacher each, for 30 s, measured
+# from the start; returns 12 s after they joined.
+four_rooms() { # four_rooms NAME SCHOOL_KBIT
+    topo 4 "$2" "$RK" || return 1
+    topo_conf 4 "$2" "$RK" >"$OUT/$1.extra"
+    relay_start "$1" <"$OUT/$1.extra" || return 1
+    teacher_start "$OUT/$1.conf" lesson 2000 || return $?
     sleep 4
-    linkmon_start g3 34 4
-    status_start g3
-    rooms_subs "$OUT/g3.conf" lesson 0 4 4 30 g3 || return 1
+    linkmon_start "$1" 34 4
+    status_start "$1"
+    rooms_subs "$OUT/$1.conf" lesson 0 4 4 30 "$1" || return 1
     sleep 12
+}
+
+goal3() {
+    four_rooms g3 "$SK" || return $?
     local tc k w
     tc=$(now_ms)
     # Every classroom link to 50 % at once, and every classroom asks for a keyframe.
@@ -317,15 +323,7 @@ print(" ".join("%s:%s:%s" % (a.get("class"), a.get("status"), a.get("reason","")
 # classrooms degrade together and the school's estimate, not each classroom's, should back off.
 goalshared() {
     local sk=$((2 * RK)) tc k w rates
-    topo 4 "$sk" "$RK" || return 1
-    topo_conf 4 "$sk" "$RK" >"$OUT/gs.extra"
-    relay_start gs <"$OUT/gs.extra" || return 1
-    teacher_start "$OUT/gs.conf" lesson 2000 || return $?
-    sleep 4
-    linkmon_start gs 34 4
-    status_start gs
-    rooms_subs "$OUT/gs.conf" lesson 0 4 4 30 gs || return 1
-    sleep 12
+    four_rooms gs "$sk" || return $?
     tc=$(now_ms)
     shape crbed-wan w1 $((sk / 2)) "$sk"
     sleep 12
