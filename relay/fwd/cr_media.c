@@ -112,7 +112,7 @@ static void send_rtp(struct cr_worker *w, cr_peer_t *sub, cr_sub_stream_t *ss, c
             return; /* (its transport seq was not taken: the numbering has no gap) */
         }
         if (twcc)
-            cr__twcc_sent(w, sub, ss->ssrc, seq, len);
+            cr__twcc_sent(w, sub, len);
     }
     ss->packets++;
     ss->octets += (uint32_t)h->payload_len;

@@ -276,7 +276,6 @@ static int protect_on_release(struct cr_worker *w, cr__pace_slot_t *ps)
     if (p == NULL || p->state != CR_PEER_CONNECTED || p->srtp == NULL || ps->len < CR_RTP_HDR_MIN)
         return CR_EINVAL;
     uint32_t ssrc = cr__rd32(ps->buf + 8);
-    uint16_t seq = cr__rd16(ps->buf + 2);
     int owned = 0;
     for (unsigned i = 0; i < p->n_sub; i++)
         owned |= p->sub[i].ssrc == ssrc;
@@ -291,7 +290,7 @@ static int protect_on_release(struct cr_worker *w, cr__pace_slot_t *ps)
     ps->len = (uint32_t)len;
     ps->srtp_pending = 0;
     if (twcc)
-        cr__twcc_sent(w, p, ssrc, seq, len);
+        cr__twcc_sent(w, p, len);
     return 0;
 }
 

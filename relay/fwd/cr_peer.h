@@ -128,9 +128,7 @@ typedef struct cr_sub_stream {
 
 /** A packet the relay numbered, until feedback reports it. */
 typedef struct cr_twcc_sent {
-    uint32_t ssrc;     /* which packet it was: its RTP SSRC and sequence number */
     uint32_t write_us; /* when it was numbered, as it left (the low 32 bits of the monotonic clock, us) */
-    uint16_t seq;
     uint16_t tseq;     /* its transport-wide sequence number (checks the slot is this packet's) */
     uint16_t size;     /* bytes on the wire; 0 = empty slot */
     uint8_t reported;  /* feedback reported it (received or lost) */

@@ -23,15 +23,13 @@
 
 _Static_assert((CR_TWCC_HIST & TWCC_MASK) == 0, "CR_TWCC_HIST must be a power of two");
 
-void cr__twcc_sent(struct cr_worker *w, cr_peer_t *p, uint32_t ssrc, uint16_t seq, size_t len)
+void cr__twcc_sent(struct cr_worker *w, cr_peer_t *p, size_t len)
 {
     cr_twcc_t *t = &p->twcc;
     if (t->hist == NULL)
         return;
     cr_twcc_sent_t *e = &t->hist[t->next_tseq & TWCC_MASK];
-    e->ssrc = ssrc;
     e->write_us = (uint32_t)w->now_us;
-    e->seq = seq;
     e->tseq = t->next_tseq;
     e->size = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
     e->reported = 0;

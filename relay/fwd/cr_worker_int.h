@@ -297,9 +297,9 @@ uint64_t cr__pace_sent_at(const struct cr_worker *w, uint32_t ssrc, uint16_t seq
 void cr__worker_send_pooled(struct cr_worker *w, uint32_t slot);
 
 /* cr_twcc.c: transport-wide congestion control toward subscribers */
-/* Remembers the packet just written for p with its transport seq p->twcc.next_tseq (then advanced):
- * RTP ssrc/seq as sent, len bytes on the wire. No-op unless p negotiated transport-cc. */
-void cr__twcc_sent(struct cr_worker *w, cr_peer_t *p, uint32_t ssrc, uint16_t seq, size_t len);
+/* Remembers the packet leaving now for p with its transport seq p->twcc.next_tseq (then advanced):
+ * len bytes on the wire. No-op unless p negotiated transport-cc. */
+void cr__twcc_sent(struct cr_worker *w, cr_peer_t *p, size_t len);
 /* A transport-cc feedback packet from subscriber p: counted, and fed to its classroom's estimator.
  * Returns 0, or the parser's error for a malformed packet (nothing of it is used). */
 int cr__twcc_feedback(struct cr_worker *w, cr_peer_t *p, const cr_rtcp_pkt_t *r);

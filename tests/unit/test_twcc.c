@@ -95,7 +95,7 @@ static void test_history_and_arrivals(void **state)
     p->twcc.next_tseq = 65533;
     for (unsigned i = 0; i < 6; i++) {
         w->now_us = 10000 * MS + i * MS;
-        cr__twcc_sent(w, p, 0xAB, (uint16_t)(100 + i), 1000 + i);
+        cr__twcc_sent(w, p, 1000 + i);
     }
     assert_int_equal(p->twcc.next_tseq, 3);
     w->now_us = 10100 * MS;
@@ -122,7 +122,7 @@ static void test_history_and_arrivals(void **state)
     assert_int_equal(p->twcc.fb_in, 2);
     assert_int_equal(p->twcc.reported, 6);
     /* A packet reported only seconds later is no news. */
-    cr__twcc_sent(w, p, 0xAB, 106, 900);
+    cr__twcc_sent(w, p, 900);
     w->now_us += 3000 * MS;
     const int32_t one[1] = {4};
     assert_int_equal(feed(p, 3, one, 1, 1100), 0);
@@ -145,7 +145,7 @@ static void test_send_order(void **state)
     static const uint64_t sent_ms[5] = {20005, 20001, 20003, 20002, 20004};
     for (unsigned i = 0; i < 5; i++) {
         w->now_us = sent_ms[i] * MS;
-        cr__twcc_sent(w, p, 0xCD, (uint16_t)i, 500 + i);
+        cr__twcc_sent(w, p, 500 + i);
     }
     w->now_us = 20100 * MS;
     const int32_t d[5] = {4, 4, 4, 4, 4};
@@ -162,7 +162,7 @@ static void test_send_order(void **state)
 static int one_round(cr_peer_t *p, int32_t ref)
 {
     uint16_t t = p->twcc.next_tseq;
-    cr__twcc_sent(w, p, 0xEF, t, 1200);
+    cr__twcc_sent(w, p, 1200);
     w->now_us += 20 * MS;
     const int32_t d[1] = {8};
     assert_int_equal(feed(p, t, d, 1, ref), 0);
@@ -212,7 +212,7 @@ static void test_falling_estimate_reallocates(void **state)
     int32_t d[25];
     for (unsigned i = 0; i < 25; i++) {
         d[i] = LOST;
-        cr__twcc_sent(w, a, 0x99, (uint16_t)i, 1200);
+        cr__twcc_sent(w, a, 1200);
     }
     w->now_us += 50 * MS;
     assert_int_equal(feed(a, 0, d, 25, 100), 0);
