@@ -53,6 +53,8 @@ cleanup() {
     wait 2>/dev/null
 }
 trap cleanup EXIT
+# shellcheck source=tests/integration/workers_lib.sh
+. "$(dirname "$0")/workers_lib.sh" # token, relay_launch (its check and finish are replaced below)
 check() { # check NAME TEXT 0|1
     if [ "$3" = 1 ]; then PASS=$((PASS + 1)); echo "ok    $1: $2"; else FAIL=$((FAIL + 1)); echo "FAIL  $1: $2"; fi
 }
@@ -85,15 +87,8 @@ teacher = t-zhao
 classrooms = c1-r1, c1-r2, c1-r3
 start = $START
 CONF
-token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" "$@"; }
 echo "logs in $OUT"
-"$BUILD/relay/classrelay" --config "$OUT/relay.conf" >"$OUT/relay.log" 2>&1 &
-RELAY=$!
-PIDS+=("$RELAY")
-for _ in $(seq 1 50); do
-    [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$BASE/" 2>/dev/null)" != "000" ] && break
-    sleep 0.2
-done
+relay_launch
 ADMIN=$(token --role admin --class '*')
 OPER=$(token --role operator --class '*')
 

@@ -40,7 +40,6 @@ if [ -z "${CR_TW_INNER:-}" ]; then
 fi
 BUILD=$CR_TW_BUILD OUT=$CR_TW_OUT
 VIDEO=$(echo "$CR_TW_MEDIA" | sed -n 1p) AUDIO=$(echo "$CR_TW_MEDIA" | sed -n 2p)
-RELAY_BIN=$BUILD/relay/classrelay
 BASE=http://127.0.0.1:18090
 CLASSES="math music"
 PIDS=()
@@ -49,11 +48,11 @@ ip link set lo up || { echo "FAIL: cannot bring up lo"; exit 1; }
 echo "logs in $OUT"
 
 PASS=0 FAIL=0
-check() { if [ "$2" = 1 ]; then PASS=$((PASS + 1)); echo "ok    $1"; else FAIL=$((FAIL + 1)); echo "FAIL  $1"; fi; }
-yes_if() { if eval "$1"; then echo 1; else echo 0; fi; }
+# shellcheck source=tests/integration/workers_lib.sh
+. "$HERE/workers_lib.sh" # check, yes_if, wait_line, token, relay_start, status_get
 kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 
-cat >"$OUT/relay.conf" <<CONF
+relay_start "$(cat <<CONF
 [relay]
 http_listen = 127.0.0.1:18090
 media_ip = 127.0.0.1
@@ -63,23 +62,8 @@ log_level = info
 [auth]
 secret = $(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 CONF
-token() { "$RELAY_BIN" token --config "$OUT/relay.conf" "$@"; }
-ADMIN=$(token --role admin --class '*') || { echo "FAIL: cannot mint tokens"; exit 1; }
-"$RELAY_BIN" --config "$OUT/relay.conf" >"$OUT/relay.log" 2>&1 &
-RELAY=$!
-PIDS+=("$RELAY")
-for _ in $(seq 1 50); do
-    [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$BASE/" 2>/dev/null)" != "000" ] && break
-    sleep 0.2
-done
-kill -0 "$RELAY" 2>/dev/null || { echo "FAIL: the relay did not start"; tail -20 "$OUT/relay.log"; exit 1; }
-
-status_get() { # status_get PY_EXPR: a value from GET /api/status (d is the document)
-    curl -s -m 2 -H "Authorization: Bearer $ADMIN" "$BASE/api/status" | python3 -c "import json,sys
-try:
-    d=json.load(sys.stdin); print($1)
-except Exception: print('')"
-}
+)"
+STATUS_TOKEN=$(token --role admin --class '*') || { echo "FAIL: cannot mint tokens"; exit 1; }
 
 for c in $CLASSES; do
     "$BUILD/tests/bench/cr_synthpub" --url "$BASE/whip/$c" --video "$VIDEO" --audio "$AUDIO" \
@@ -88,7 +72,7 @@ for c in $CLASSES; do
 done
 for c in $CLASSES; do
     ok=0
-    for _ in $(seq 1 100); do grep -q '^connected' "$OUT/synthpub-$c.out" && { ok=1; break; }; sleep 0.1; done
+    wait_line "$OUT/synthpub-$c.out" '^connected' 100 && ok=1
     check "the teacher of '$c' publishes" $ok
 done
 [ "$FAIL" = 0 ] || { tail -5 "$OUT"/synthpub-*.err; echo "$PASS passed, $FAIL failed"; exit 1; }

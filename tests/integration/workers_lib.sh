@@ -5,6 +5,7 @@
 #
 #   workers_enter NAME "$@"   re-exec in a namespace (or exit 77 / skip); sets BUILD, OUT, CLIENT
 #   relay_start CONF_TEXT     writes $OUT/relay.conf, starts the relay, waits for HTTP
+#   relay_launch              starts the relay on the $OUT/relay.conf already written, waits for HTTP
 #   token ARGS...             classrelay token --config $OUT/relay.conf ARGS
 #   check NAME 0|1            counts and prints a result
 #   finish                    prints the totals; exit status 0 when nothing failed
@@ -65,6 +66,10 @@ wait_line() {
 
 relay_start() {
     printf '%s\n' "$1" >"$OUT/relay.conf"
+    relay_launch
+}
+
+relay_launch() {
     "$BUILD/relay/classrelay" --config "$OUT/relay.conf" >"$OUT/relay.log" 2>&1 &
     RELAY=$!
     PIDS+=("$RELAY")
@@ -89,9 +94,12 @@ relay_stop() {
 
 token() { "$BUILD/relay/classrelay" token --config "$OUT/relay.conf" "$@"; }
 
-# status_get EXPR: a value from GET /api/status evaluated by python (d is the document).
+# status_get EXPR: a value from GET /api/status evaluated by python (d is the document); with the
+# token STATUS_TOKEN when it is set.
 status_get() {
-    curl -s -m 2 "$BASE/api/status" | python3 -c "import json,sys
+    local auth=()
+    [ -z "${STATUS_TOKEN:-}" ] || auth=(-H "Authorization: Bearer $STATUS_TOKEN")
+    curl -s -m 2 "${auth[@]}" "$BASE/api/status" | python3 -c "import json,sys
 try:
     d=json.load(sys.stdin); print($1)
 except Exception as e: print('')"
