@@ -205,9 +205,14 @@ int cr_rtp_write_header_tseq(uint8_t *buf, size_t cap, uint8_t pt, int marker, u
     x[1] = 0xDE;
     cr__wr16(x + 2, 1); /* the block's length in 32-bit words */
     x[4] = (uint8_t)(ext_id << 4 | 1); /* L = length - 1: two bytes */
-    cr__wr16(x + 5, tseq);
+    cr_rtp_set_tseq(buf, tseq);
     x[7] = 0; /* padding */
     return CR_RTP_HDR_TSEQ;
+}
+
+void cr_rtp_set_tseq(uint8_t *pkt, uint16_t tseq)
+{
+    cr__wr16(pkt + CR_RTP_HDR_MIN + 5, tseq);
 }
 
 /* H.264 NAL unit types (RFC 6184 section 5.4, ITU-T H.264 table 7-1). */
@@ -293,10 +298,4 @@ int cr_rtp_vp8_is_keyframe(const uint8_t *payload, size_t len)
     if (len - off < 6 || (f[0] & 0x01) != 0)
         return 0;
     return f[3] == 0x9d && f[4] == 0x01 && f[5] == 0x2a;
-}
-
-void cr_rtp_set_tseq(uint8_t *pkt, uint16_t tseq)
-{
-    pkt[CR_RTP_HDR_MIN + 5] = (uint8_t)(tseq >> 8);
-    pkt[CR_RTP_HDR_MIN + 6] = (uint8_t)tseq;
 }
